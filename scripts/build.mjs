@@ -1,0 +1,32 @@
+// Builds the server (tsc → dist/) and the browser bundle (esbuild → dist/public/).
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist');
+const pub = join(out, 'public');
+const require = createRequire(import.meta.url);
+
+rmSync(out, { recursive: true, force: true });
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], {
+  stdio: 'inherit',
+});
+
+mkdirSync(join(pub, 'assets'), { recursive: true });
+await build({
+  entryPoints: [join(root, 'src/client/main.ts')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  sourcemap: true,
+  outfile: join(pub, 'assets/app.js'),
+  logLevel: 'warning',
+});
+cpSync(join(root, 'src/client/index.html'), join(pub, 'index.html'));
+cpSync(join(root, 'src/client/styles.css'), join(pub, 'assets/app.css'));
+cpSync(require.resolve('@xterm/xterm/css/xterm.css'), join(pub, 'assets/xterm.css'));

@@ -1,0 +1,75 @@
+// Makes sure the system binaries the test suite drives for real are installed.
+// Run by `npm test` (pretest). Quick when everything is present: only existsSync/PATH lookups.
+// On Debian as root it installs what is missing with apt-get; elsewhere it fails with one line.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** Each requirement: how to detect it, and the Debian package that provides it. */
+const REQUIREMENTS = [
+  { what: 'sshd', path: '/usr/sbin/sshd', pkg: 'openssh-server' },
+  { what: 'ssh-keygen', bin: 'ssh-keygen', pkg: 'openssh-client' },
+  { what: 'chromium', path: '/usr/bin/chromium', pkg: 'chromium' },
+  { what: 'redis-server', bin: 'redis-server', pkg: 'redis-server' },
+  { what: 'nginx', bin: 'nginx', extraDirs: ['/usr/sbin'], pkg: 'nginx' },
+  // gcc + PAM headers build the tiny test PAM module (test/harness/sshd/pam_webssh_otp.c).
+  { what: 'gcc', bin: 'gcc', pkg: 'gcc' },
+  { what: 'PAM headers', path: '/usr/include/security/pam_modules.h', pkg: 'libpam0g-dev' },
+];
+
+const APT_TIMEOUT_MS = 15 * 60_000;
+
+function isExecutable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(bin, extraDirs = []) {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...extraDirs].filter(Boolean);
+  return dirs.some((dir) => isExecutable(join(dir, bin)));
+}
+
+function missingPackages() {
+  const missing = REQUIREMENTS.filter((r) => (r.path ? !existsSync(r.path) : !onPath(r.bin, r.extraDirs)));
+  return [...new Set(missing.map((r) => r.pkg))];
+}
+
+function apt(args) {
+  const res = spawnSync('apt-get', args, {
+    stdio: 'inherit',
+    timeout: APT_TIMEOUT_MS,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (res.error || res.status !== 0) {
+    const why = res.error ? res.error.message : `exit code ${res.status ?? res.signal}`;
+    console.error(`ensure-system-deps: apt-get ${args.join(' ')} failed (${why})`);
+    process.exit(1);
+  }
+}
+
+let missing = missingPackages();
+if (missing.length === 0) {
+  console.log('system deps: ok');
+  process.exit(0);
+}
+
+const canApt = existsSync('/etc/debian_version') && process.getuid?.() === 0;
+if (!canApt) {
+  console.error(`missing system packages: ${missing.join(' ')} (install with: sudo apt-get install ${missing.join(' ')})`);
+  process.exit(1);
+}
+
+console.log(`ensure-system-deps: installing missing system packages with apt-get: ${missing.join(' ')}`);
+apt(['update']);
+apt(['install', '-y', '--no-install-recommends', ...missing]);
+
+missing = missingPackages();
+if (missing.length > 0) {
+  console.error(`missing system packages: ${missing.join(' ')} (still missing after apt-get install)`);
+  process.exit(1);
+}
+console.log('ensure-system-deps: installed');

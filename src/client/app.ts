@@ -1,0 +1,111 @@
+/**
+ * The controller: starts sessions (from the form or a grant), routes terminal input to
+ * the current session and session events to the UI, and implements "reconnect".
+ */
+import type { Terminal } from '@xterm/xterm';
+import type { PageConfig } from '../shared/protocol.js';
+import type { CredentialsInput, StartRequest } from '../shared/schemas.js';
+import type { ClientOptions } from './config.js';
+import type { KbdDialog } from './kbdDialog.js';
+import type { LoginForm, Prefill } from './loginForm.js';
+import type { NoticeBanner } from './notice.js';
+import type { StatusBar } from './statusBar.js';
+import type { TerminalView } from './terminal.js';
+import { formatTarget } from './dom.js';
+import { Session, type ClientState } from './session.js';
+
+export interface AppParts {
+  config: PageConfig;
+  options: ClientOptions;
+  view: TerminalView;
+  login: LoginForm;
+  status: StatusBar;
+  notice: NoticeBanner;
+  kbd: KbdDialog;
+}
+
+export class App {
+  private session: Session | undefined;
+  /** Form-mode credentials, kept in memory only so "reconnect" can reuse them. */
+  private credentials: CredentialsInput | undefined;
+  /** Non-secret: where the last session went, to prefill the form. */
+  private lastTarget: Prefill;
+  private readonly term: Terminal;
+
+  constructor(private readonly parts: AppParts) {
+    this.term = parts.view.term;
+    this.lastTarget = { ...parts.config.prefill };
+    this.term.onData((data) => this.session?.input(data));
+    this.term.onBinary((data) => this.session?.binary(data));
+    this.term.onResize(() => this.session?.syncSize());
+    parts.status.reconnect.addEventListener('click', () => this.reconnect());
+    parts.status.editLogin.addEventListener('click', () => this.showLogin());
+    window.addEventListener('pagehide', () => this.session?.close());
+  }
+
+  get state(): ClientState {
+    return this.session?.state ?? 'idle';
+  }
+
+  /** First action after page load, depending on the page's mode. */
+  boot(): void {
+    if (this.parts.config.mode === 'grant') this.start({ kind: 'grant' });
+    else this.showLogin();
+  }
+
+  /** From the login form. */
+  startWithCredentials(credentials: CredentialsInput): void {
+    this.credentials = credentials;
+    const port = Number(credentials.port ?? 22);
+    this.lastTarget = { host: credentials.host, port, username: credentials.username };
+    this.start({ kind: 'credentials', credentials });
+  }
+
+  private showLogin(message?: string): void {
+    this.parts.status.set('idle', 'Enter the SSH server and your credentials.');
+    this.parts.login.show(this.lastTarget, message);
+  }
+
+  private reconnect(): void {
+    if (this.parts.config.reloadReconnects) location.reload();
+    else if (this.credentials) this.start({ kind: 'credentials', credentials: this.credentials });
+    else this.showLogin('Log in again to reconnect.');
+  }
+
+  private start(auth: StartRequest['auth']): void {
+    const { login, status, notice, kbd, view } = this.parts;
+    if (this.session) {
+      this.session.close();
+      this.term.reset();
+    }
+    login.hide();
+    kbd.cancel();
+    notice.hide();
+    view.fit();
+
+    const target = auth.kind === 'credentials' ? auth.credentials : this.lastTarget;
+    const label = target.host
+      ? formatTarget({ username: target.username ?? '', host: target.host, port: Number(target.port ?? 22) })
+      : undefined;
+    status.set('connecting', `Connecting to ${label ?? 'the SSH server'}…`);
+
+    const session: Session = new Session(this.parts.config, this.parts.options, this.term, auth, {
+      status: (msg) => {
+        if (msg.target) this.lastTarget = { ...msg.target };
+        status.showStatus(msg, label);
+        if (msg.state === 'connected' && !kbd.open) this.term.focus();
+      },
+      kbdPrompt: (msg, answer) => kbd.ask(msg, answer),
+      notice: (msg) => notice.show(msg),
+      problem: (err) => status.showProblem(typeof err.message === 'string' ? err.message : 'Problem'),
+      ended: (info) => {
+        if (this.session !== session) return;
+        kbd.cancel();
+        notice.hide();
+        status.showEnded(info, this.parts.config.mode === 'form' || this.credentials !== undefined);
+        status.reconnect.focus();
+      },
+    });
+    this.session = session;
+  }
+}

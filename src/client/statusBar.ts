@@ -1,0 +1,83 @@
+/**
+ * The status bar at the bottom: `#status[data-state]` mirrors the session state, with a
+ * text, a tooltip (host key fingerprint), a transient problem message and the
+ * reconnect / edit-connection buttons shown once a session is over.
+ */
+import type { StatusMessage } from '../shared/protocol.js';
+import type { FailureInfo } from './connection.js';
+import type { ClientState } from './session.js';
+import { byId, formatTarget } from './dom.js';
+
+const PROBLEM_VISIBLE_MS = 6000;
+
+export class StatusBar {
+  private readonly root = byId('status', HTMLElement);
+  private readonly text = byId('status-text', HTMLElement);
+  private readonly detail = byId('status-detail', HTMLElement);
+  private readonly problem = byId('status-problem', HTMLElement);
+  readonly reconnect = byId('reconnect', HTMLButtonElement);
+  readonly editLogin = byId('edit-login', HTMLButtonElement);
+  private problemTimer: ReturnType<typeof setTimeout> | undefined;
+
+  get state(): ClientState {
+    return (this.root.dataset['state'] ?? 'idle') as ClientState;
+  }
+
+  set(state: ClientState, text: string, options: { detail?: string; tooltip?: string } = {}): void {
+    this.root.dataset['state'] = state;
+    this.text.textContent = text;
+    this.detail.textContent = options.detail ?? '';
+    this.detail.hidden = !options.detail;
+    if (options.tooltip) this.root.title = options.tooltip;
+    else this.root.removeAttribute('title');
+    if (state !== 'ended') {
+      this.root.removeAttribute('data-retryable');
+      this.root.removeAttribute('data-code');
+      this.reconnect.hidden = true;
+      this.editLogin.hidden = true;
+    }
+  }
+
+  /** A `status` event from the gateway. */
+  showStatus(msg: StatusMessage, fallbackTarget: string | undefined): void {
+    const target = msg.target ? formatTarget(msg.target) : fallbackTarget;
+    switch (msg.state) {
+      case 'connecting':
+        this.set('connecting', `Connecting to ${target ?? 'the SSH server'}…`);
+        break;
+      case 'authenticating':
+        this.set('authenticating', 'Authenticating…', target ? { detail: target } : {});
+        break;
+      case 'connected':
+        this.set('connected', target ? `Connected to ${target}` : 'Connected', {
+          ...(msg.hostKey ? { tooltip: `Host key ${msg.hostKey}` } : {}),
+        });
+        break;
+    }
+  }
+
+  /** The session is over: message, code, whether retrying helps, and the buttons. */
+  showEnded(info: FailureInfo, canEdit: boolean): void {
+    const hint = info.retryable ? 'Reconnecting may help.' : 'Reconnecting unchanged will not help.';
+    this.set('ended', info.message, { detail: info.code ? `${info.code} · ${hint}` : hint });
+    this.hideProblem();
+    this.root.dataset['retryable'] = String(info.retryable);
+    if (info.code) this.root.dataset['code'] = info.code;
+    this.reconnect.hidden = false;
+    this.editLogin.hidden = !canEdit;
+  }
+
+  /** A non-fatal problem, shown for a few seconds next to the state. */
+  showProblem(message: string): void {
+    clearTimeout(this.problemTimer);
+    this.problem.textContent = message;
+    this.problem.hidden = false;
+    this.problemTimer = setTimeout(() => this.hideProblem(), PROBLEM_VISIBLE_MS);
+  }
+
+  private hideProblem(): void {
+    clearTimeout(this.problemTimer);
+    this.problem.hidden = true;
+    this.problem.textContent = '';
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Composition root: builds the HTTP app, the Socket.IO server and the session
+ * machinery from a frozen Config, and returns a handle. It never touches `process`;
+ * main.ts does (signals, exit codes).
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type ErrorRequestHandler } from 'express';
+import session, { type Session, type SessionData, type Store } from 'express-session';
+import type { Config } from './config.js';
+import { GrantSealer } from './core/credentialGrant.js';
+import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js';
+import { PageRenderer } from './http/page.js';
+import { createRoutes, sendError } from './http/routes.js';
+import { securityHeaders } from './http/securityHeaders.js';
+import type { Logger } from './log.js';
+import { SessionRegistry } from './socket/sessionRegistry.js';
+import { createSocketServer, type GatewayIo } from './socket/socketServer.js';
+import { attachTerminal, type GatewaySocket } from './socket/terminalHandler.js';
+import { SshSession } from './ssh/sshSession.js';
+import type { Lookup } from './ssh/targetResolver.js';
+import { version } from './version.js';
+
+export interface GatewayDeps {
+  log: Logger;
+  /** Session store; default: express-session's in-memory store (single process only). */
+  sessionStore?: Store;
+  knownHosts?: KnownHostsStore;
+  lookup?: Lookup;
+  /** Directory with index.html and assets/; default: dist/public beside the build. */
+  publicDir?: string;
+}
+
+export interface Gateway {
+  httpServer: HttpServer;
+  io: GatewayIo;
+  registry: SessionRegistry;
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const defaultPublicDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'public');
+
+export function createGateway(config: Config, deps: GatewayDeps): Gateway {
+  const { log } = deps;
+  const secret = config.sessionSecret ?? randomBytes(32).toString('hex');
+  if (!config.sessionSecret) log.warn('SESSION_SECRET is not set: using a random per-process secret (single process only)');
+  if (config.targets.allowsAnyHost) {
+    const open = config.targets.rules.filter((r) => r.kind === 'any').map((r) => r.source);
+    log.warn('SSH_ALLOWED_TARGETS allows any host: anyone who can open the page can reach any SSH server from here; list your hosts/CIDRs', { rules: open });
+  }
+
+  const publicDir = deps.publicDir ?? defaultPublicDir;
+  const sessionMiddleware = session({
+    name: config.sessionCookieName,
+    secret,
+    resave: false,
+    saveUninitialized: false,
+    ...(deps.sessionStore && { store: deps.sessionStore }),
+    cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', path: config.basePath },
+  });
+  const sealer = new GrantSealer(secret);
+  const knownHosts = deps.knownHosts ?? new MemoryKnownHosts();
+  const registry = new SessionRegistry();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use(securityHeaders);
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', version, sessions: registry.size });
+  });
+  app.use(
+    config.basePath,
+    createRoutes({
+      basePath: config.basePath,
+      grantTtlMs: config.grantTtlMs,
+      page: new PageRenderer(join(publicDir, 'index.html')),
+      sealer,
+      session: sessionMiddleware,
+      assetsDir: join(publicDir, 'assets'),
+      log,
+    }),
+  );
+  app.use((_req, res) => sendError(res, 404, 'INVALID_REQUEST', 'not found'));
+  const onError: ErrorRequestHandler = (err: { status?: number; type?: string }, _req, res, _next) => {
+    const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) log.error('http request failed', { err });
+    sendError(res, status, status === 500 ? 'INTERNAL' : 'INVALID_REQUEST', status === 404 ? 'not found' : err.type);
+  };
+  app.use(onError);
+
+  const httpServer = createServer(app);
+  const io = createSocketServer(httpServer, { basePath: config.basePath, allowedOrigins: config.allowedOrigins, session: sessionMiddleware, log });
+  io.on('connection', (socket: GatewaySocket) =>
+    attachTerminal(socket, {
+      log,
+      registry,
+      createSession: (sink) => new SshSession({ config, log, knownHosts, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
+      takeGrant: (s) => takeGrant(s, sealer),
+    }),
+  );
+
+  return {
+    httpServer,
+    io,
+    registry,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(config.port, config.listenHost, () => {
+          httpServer.off('error', reject);
+          resolve((httpServer.address() as AddressInfo).port);
+        });
+      }),
+    close: async () => {
+      registry.endAll('SHUTTING_DOWN');
+      await io.close(); // also closes the HTTP server
+      httpServer.closeAllConnections();
+    },
+  };
+}
+
+/** One-time: the grant is deleted from the session before it is opened. */
+async function takeGrant(socket: GatewaySocket, sealer: GrantSealer) {
+  const sess = (socket.request as { session?: Session & Partial<SessionData> }).session;
+  if (!sess) return undefined;
+  await new Promise<void>((resolve) => sess.reload(() => resolve()));
+  const grant = sess.grant;
+  if (!grant) return undefined;
+  delete sess.grant;
+  await new Promise<void>((resolve) => sess.save(() => resolve()));
+  return sealer.open(grant);
+}

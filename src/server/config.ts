@@ -1,0 +1,122 @@
+/**
+ * Configuration: environment variables (optionally a JSON file named by CONFIG_FILE,
+ * which the environment overrides), parsed by one schema. Every problem is reported at
+ * once, then the result is frozen. Pure: the caller passes in env and file contents.
+ */
+import { z } from 'zod';
+import { parsePolicy, type TargetPolicy } from './core/targetPolicy.js';
+import { parsePins, type HostKeyPin } from './core/hostKeyPolicy.js';
+
+const list = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** A list parsed by a function that throws with a readable message. */
+const parsedList = <T>(parse: (items: string[]) => T) =>
+  list.transform((items, ctx) => {
+    try {
+      return parse(items);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const schema = z.object({
+  PORT: int(0, 65535).default(2222),
+  LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+  BASE_PATH: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must look like /ssh or /tools/ssh (no trailing slash)')
+    .default('/ssh'),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SESSION_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (no dots)').default('webssh_sid'),
+  TRUST_PROXY: z.string().default('false'),
+  ALLOWED_ORIGINS: list.pipe(z.array(z.url())).default([]),
+  SSH_ALLOWED_TARGETS: parsedList(parsePolicy).default(parsePolicy(['*:22'])),
+  SSH_TERM: z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/).default('xterm-256color'),
+  SSH_READY_TIMEOUT_MS: int(500, 300_000).default(20_000),
+  SSH_KEEPALIVE_INTERVAL_MS: int(0, 3_600_000).default(15_000),
+  SSH_HOST_KEY_POLICY: z.enum(['tofu', 'strict']).default('tofu'),
+  SSH_HOST_KEYS: parsedList(parsePins).default([]),
+  GRANT_TTL_SECONDS: int(5, 3600).default(60),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type LogLevel = z.output<typeof schema>['LOG_LEVEL'];
+
+export interface Config {
+  port: number;
+  listenHost: string;
+  basePath: string;
+  /** Undefined means "generate one per process" (single-process mode only). */
+  sessionSecret: string | undefined;
+  sessionCookieName: string;
+  trustProxy: boolean | number | string;
+  allowedOrigins: readonly string[];
+  targets: TargetPolicy;
+  ssh: {
+    term: string;
+    readyTimeoutMs: number;
+    keepaliveIntervalMs: number;
+    hostKeyPolicy: 'tofu' | 'strict';
+    hostKeyPins: readonly HostKeyPin[];
+  };
+  grantTtlMs: number;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+function parseTrustProxy(v: string): boolean | number | string {
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v; // IPs/CIDRs or express presets such as "loopback"
+}
+
+export function parseConfig(env: Record<string, string | undefined>, file: Record<string, unknown> = {}): Config {
+  const merged: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key] ?? file[key];
+    // Files may hold numbers and booleans; the schema reads strings, like the environment.
+    if (typeof value === 'string' ? value !== '' : typeof value === 'number' || typeof value === 'boolean') merged[key] = String(value);
+  }
+  const result = schema.safeParse(merged);
+  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const v = result.data;
+  return deepFreeze({
+    port: v.PORT,
+    listenHost: v.LISTEN_HOST,
+    basePath: v.BASE_PATH,
+    sessionSecret: v.SESSION_SECRET,
+    sessionCookieName: v.SESSION_COOKIE_NAME,
+    trustProxy: parseTrustProxy(v.TRUST_PROXY),
+    allowedOrigins: v.ALLOWED_ORIGINS.map((o) => new URL(o).origin),
+    targets: v.SSH_ALLOWED_TARGETS,
+    ssh: {
+      term: v.SSH_TERM,
+      readyTimeoutMs: v.SSH_READY_TIMEOUT_MS,
+      keepaliveIntervalMs: v.SSH_KEEPALIVE_INTERVAL_MS,
+      hostKeyPolicy: v.SSH_HOST_KEY_POLICY,
+      hostKeyPins: v.SSH_HOST_KEYS,
+    },
+    grantTtlMs: v.GRANT_TTL_SECONDS * 1000,
+    logLevel: v.LOG_LEVEL,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    // BlockList instances are opaque handles; freezing their wrapper is harmless.
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,46 @@
+/**
+ * Entry point: the only module that touches `process` (environment, signals, exit).
+ */
+import { readFileSync } from 'node:fs';
+import { createGateway } from './app.js';
+import { ConfigError, parseConfig } from './config.js';
+import { createLogger } from './log.js';
+
+function loadConfig() {
+  const file = process.env.CONFIG_FILE ? (JSON.parse(readFileSync(process.env.CONFIG_FILE, 'utf8')) as Record<string, unknown>) : {};
+  return parseConfig(process.env, file);
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : `cannot read configuration: ${(err as Error).message}`}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(config.logLevel);
+  const gateway = createGateway(config, { log });
+  const port = await gateway.listen();
+  log.info('gateway listening', { url: `http://${config.listenHost === '0.0.0.0' ? 'localhost' : config.listenHost}:${port}${config.basePath}` });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    gateway.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('uncaughtException', (err) => log.error('uncaught exception', { err }));
+  process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err }));
+}
+
+void main();

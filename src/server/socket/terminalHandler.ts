@@ -1,0 +1,76 @@
+/**
+ * Wires one Socket.IO connection to at most one SshSession at a time. Every inbound
+ * payload is validated against the shared schemas; a bad one gets a `problem` reply
+ * and changes nothing. Handlers never throw into Socket.IO.
+ */
+import type { Socket } from 'socket.io';
+import { z, type ZodType } from 'zod';
+import { errorInfo, type ErrorCode } from '../../shared/errors.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
+import { ackSchema, inputSchema, kbdAnswersSchema, sizeSchema, startSchema, type Credentials, type StartCommand } from '../../shared/schemas.js';
+import type { Logger } from '../log.js';
+import type { SessionSink, SshSession } from '../ssh/sshSession.js';
+import type { SessionRegistry } from './sessionRegistry.js';
+
+export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+export interface TerminalContext {
+  log: Logger;
+  registry: SessionRegistry;
+  createSession(sink: SessionSink): SshSession;
+  /** Takes (and deletes) the credential grant in the socket's HTTP session. */
+  takeGrant(socket: GatewaySocket): Promise<Credentials | undefined>;
+}
+
+const KNOWN_EVENTS = new Set<string>(['start', 'input', 'resize', 'ack', 'kbdAnswers', 'end']);
+
+export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): void {
+  let session: SshSession | undefined;
+  const log = ctx.log.child({ socket: socket.id });
+  const problem = (code: ErrorCode, detail?: string): void => void socket.emit('problem', errorInfo(code, detail));
+
+  const handle = <T>(event: keyof ClientToServerEvents, schema: ZodType<T>, fn: (value: T) => void | Promise<void>) => {
+    (socket.on as (e: string, l: (payload: unknown) => void) => void)(event, (payload) => {
+      const parsed = schema.safeParse(payload);
+      if (!parsed.success) return problem('INVALID_REQUEST', `${event}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      Promise.resolve()
+        .then(() => fn(parsed.data))
+        .catch((err: unknown) => {
+          log.error('socket handler failed', { event, err });
+          problem('INTERNAL');
+        });
+    });
+  };
+
+  socket.onAny((event: string) => {
+    if (!KNOWN_EVENTS.has(event)) problem('INVALID_REQUEST', `unknown event "${event.slice(0, 40)}"`);
+  });
+
+  handle('start', startSchema, async (cmd: StartCommand) => {
+    if (session && !session.ended) return problem('SESSION_ACTIVE');
+    const creds = cmd.auth.kind === 'grant' ? await ctx.takeGrant(socket) : cmd.auth.credentials;
+    if (!creds) return void socket.emit('ended', errorInfo('CREDENTIALS_MISSING'));
+    const current = ctx.createSession({
+      status: (msg) => socket.emit('status', msg),
+      output: (chunk) => socket.emit('output', chunk),
+      kbdPrompt: (msg) => socket.emit('kbdPrompt', msg),
+      ended: (info) => {
+        ctx.registry.delete(current);
+        socket.emit('ended', info);
+      },
+    });
+    session = current;
+    ctx.registry.add(current);
+    await current.start(creds, cmd.size);
+  });
+  handle('input', inputSchema, (data) => session?.write(data));
+  handle('resize', sizeSchema, (size) => session?.resize(size));
+  handle('ack', ackSchema, (bytes) => session?.ack(bytes));
+  handle('kbdAnswers', kbdAnswersSchema, (answers) => session?.answerKeyboardInteractive(answers));
+  handle('end', z.undefined(), () => session?.end('USER_CLOSED'));
+
+  socket.on('disconnect', (reason) => {
+    log.debug('socket disconnected', { reason });
+    session?.end('USER_CLOSED', reason);
+  });
+}

@@ -1,0 +1,243 @@
+/**
+ * One terminal session: an ssh2 client, its shell channel and the render-ack flow
+ * control between them and the browser. The socket layer feeds it validated input
+ * and receives events through a `SessionSink`. Every resource sits in one
+ * DisposableStore, released exactly once by `end()`, whatever path gets there first.
+ */
+import { randomUUID } from 'node:crypto';
+import ssh2, { type ClientChannel, type ConnectConfig, type Prompt } from 'ssh2';
+import { errorInfo, type ErrorCode, type ErrorInfo } from '../../shared/errors.js';
+import { FLOW } from '../../shared/limits.js';
+import type { KbdPromptMessage, StatusMessage } from '../../shared/protocol.js';
+import type { Credentials, TermSize } from '../../shared/schemas.js';
+import type { Config } from '../config.js';
+import { DisposableStore } from '../core/disposables.js';
+import { FlowControl } from '../core/flowControl.js';
+import { verifyHostKey, type KnownHostsStore } from '../core/hostKeyPolicy.js';
+import { mapSshError } from '../core/sshErrors.js';
+import type { Logger } from '../log.js';
+import { resolveTarget, type Lookup } from './targetResolver.js';
+
+// ssh2 is CommonJS: Node's ESM loader only sees its default export.
+const { Client, utils } = ssh2;
+type Client = InstanceType<typeof Client>;
+
+export interface SessionSink {
+  status(msg: StatusMessage): void;
+  output(chunk: Buffer): void;
+  kbdPrompt(msg: KbdPromptMessage): void;
+  ended(err: ErrorInfo): void;
+}
+
+export interface SshSessionDeps {
+  config: Pick<Config, 'ssh' | 'targets'>;
+  log: Logger;
+  knownHosts: KnownHostsStore;
+  lookup?: Lookup;
+}
+
+type KbdFinish = (answers: string[]) => void;
+
+export class SshSession {
+  readonly id = randomUUID();
+  readonly startedAt = Date.now();
+  readonly flow = new FlowControl({ high: FLOW.highWatermark, low: FLOW.lowWatermark });
+  bytesIn = 0;
+  target: { username: string; host: string; port: number } | undefined;
+
+  readonly #store = new DisposableStore();
+  readonly #log: Logger;
+  #stream: ClientChannel | undefined;
+  #kbdFinish: KbdFinish | undefined;
+  #passwordOffered = false;
+  #hostKey: string | undefined;
+  #hostKeyProblem: string | undefined;
+  #exitDetail: string | undefined;
+  #ended = false;
+
+  constructor(
+    private readonly deps: SshSessionDeps,
+    private readonly sink: SessionSink,
+  ) {
+    this.#log = deps.log.child({ session: this.id });
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  async start(creds: Credentials, size: TermSize): Promise<void> {
+    this.target = { username: creds.username, host: creds.host, port: creds.port };
+    this.sink.status({ state: 'connecting', target: this.target });
+    const resolved = await resolveTarget(this.deps.config.targets, creds.host, creds.port, this.deps.lookup);
+    if (this.#ended) return;
+    if (!resolved.ok) return this.end(resolved.code, resolved.detail);
+    if (creds.privateKey && utils.parseKey(creds.privateKey, creds.passphrase) instanceof Error) {
+      return this.end('KEY_INVALID');
+    }
+    this.#log.info('ssh connecting', { target: this.target, address: resolved.address });
+    this.#connect(creds, resolved.address, size);
+  }
+
+  #connect(creds: Credentials, address: string, size: TermSize): void {
+    const client = new Client();
+    // Never removed: ssh2 may emit errors after we are done, and an unhandled one crashes.
+    client.on('error', (err) => this.end(this.#codeFor(err), this.#detailFor(err)));
+    this.#store.add(() => closeClient(client));
+    this.#store.on(client, 'ready', () => this.#openShell(client, size));
+    this.#store.on(client, 'banner', (msg: string) => this.sink.output(Buffer.from(msg.replace(/\r?\n/g, '\r\n'))));
+    this.#store.on(client, 'keyboard-interactive', (...args: unknown[]) =>
+      this.#onKeyboardInteractive(args[0] as string, args[1] as string, args[3] as Prompt[], args[4] as KbdFinish, creds),
+    );
+    this.#store.on(client, 'close', () => this.end('REMOTE_CLOSED', this.#exitDetail));
+    const cfg: ConnectConfig = {
+      host: address,
+      port: creds.port,
+      username: creds.username,
+      tryKeyboard: true,
+      // OpenSSH's own order. Password before keyboard-interactive breaks PAM 2FA servers:
+      // a failed password attempt leaves sshd's PAM handle failed and pam_setcred denies
+      // the later keyboard-interactive success (measured against real sshd).
+      authHandler: ['none', 'publickey', 'keyboard-interactive', 'password'],
+      readyTimeout: this.deps.config.ssh.readyTimeoutMs,
+      keepaliveInterval: this.deps.config.ssh.keepaliveIntervalMs,
+      hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => this.#verifyHost(creds, address, key, verify),
+      ...(creds.password !== undefined && { password: creds.password }),
+      ...(creds.privateKey !== undefined && { privateKey: creds.privateKey }),
+      ...(creds.passphrase !== undefined && { passphrase: creds.passphrase }),
+    };
+    try {
+      client.connect(cfg);
+    } catch (err) {
+      this.end(mapSshError(err));
+    }
+  }
+
+  #verifyHost(creds: Credentials, address: string, key: Buffer, verify: (ok: boolean) => void): void {
+    const { hostKeyPolicy, hostKeyPins } = this.deps.config.ssh;
+    verifyHostKey({ policy: hostKeyPolicy, pins: hostKeyPins, store: this.deps.knownHosts }, { host: creds.host, address, port: creds.port }, key)
+      .then((verdict) => {
+        this.#hostKey = verdict.fingerprint;
+        if (!verdict.ok) {
+          this.#hostKeyProblem = `${verdict.reason}; presented ${verdict.fingerprint}`;
+          this.#log.warn('host key rejected', { target: this.target, reason: verdict.reason, fingerprint: verdict.fingerprint });
+        } else if (!this.#ended) {
+          this.sink.status({ state: 'authenticating', ...(this.target && { target: this.target }), hostKey: verdict.fingerprint });
+        }
+        verify(verdict.ok);
+      })
+      .catch((err: unknown) => {
+        this.#hostKeyProblem = `host key check failed: ${(err as Error).message}`;
+        verify(false);
+      });
+  }
+
+  #onKeyboardInteractive(name: string, instructions: string, prompts: Prompt[], finish: KbdFinish, creds: Credentials): void {
+    if (this.#ended) return;
+    if (prompts.length === 0) return finish([]);
+    // A lone hidden "Password:" prompt gets the password the user already typed, once;
+    // anything else (OTP, a second password round) is asked in the page.
+    const only = prompts.length === 1 ? prompts[0] : undefined;
+    if (only && !only.echo && /password/i.test(only.prompt) && creds.password && !this.#passwordOffered) {
+      this.#passwordOffered = true;
+      return finish([creds.password]);
+    }
+    this.#kbdFinish = finish;
+    this.sink.kbdPrompt({ name, instructions, prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })) });
+  }
+
+  answerKeyboardInteractive(answers: string[]): void {
+    const finish = this.#kbdFinish;
+    this.#kbdFinish = undefined;
+    finish?.(answers);
+  }
+
+  #openShell(client: Client, size: TermSize): void {
+    client.shell({ term: this.deps.config.ssh.term, cols: size.cols, rows: size.rows, width: 0, height: 0 }, (err, stream) => {
+      if (err) return this.end('CHANNEL_FAILED', err.message);
+      if (this.#ended) return void stream.close();
+      this.#stream = stream;
+      limitReadBuffer(stream);
+      limitReadBuffer(stream.stderr);
+      const onData = (chunk: Buffer) => this.#forward(stream, chunk);
+      this.#store.on(stream, 'data', onData);
+      this.#store.on(stream.stderr, 'data', onData);
+      stream.on('error', (e: Error) => this.end('REMOTE_CLOSED', e.message));
+      this.#store.on(stream, 'exit', (code: number | null, signal?: string) => {
+        this.#exitDetail = code !== null ? `exit status ${code}` : `signal ${signal ?? 'unknown'}`;
+      });
+      this.#store.on(stream, 'close', () => this.end('REMOTE_CLOSED', this.#exitDetail));
+      this.#log.info('ssh shell open', { target: this.target });
+      this.sink.status({ state: 'connected', ...(this.target && { target: this.target }), ...(this.#hostKey && { hostKey: this.#hostKey }) });
+    });
+  }
+
+  #forward(stream: ClientChannel, chunk: Buffer): void {
+    if (this.#ended) return;
+    this.sink.output(chunk);
+    // Pausing the channel stops reading; ssh2 then stops adjusting the SSH window, so
+    // the remote program blocks instead of the gateway or the browser buffering.
+    if (this.flow.sent(chunk.length)) stream.pause();
+  }
+
+  /** Output read from SSH and held in the gateway (the channel's readable buffer). */
+  get bufferedBytes(): number {
+    return (this.#stream?.readableLength ?? 0) + (this.#stream?.stderr.readableLength ?? 0);
+  }
+
+  ack(bytes: number): void {
+    if (this.flow.acked(bytes)) this.#stream?.resume();
+  }
+
+  write(data: string | Uint8Array): void {
+    if (!this.#stream || this.#ended) return;
+    this.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    this.#stream.write(data);
+  }
+
+  resize(size: TermSize): void {
+    // ssh2 takes rows first.
+    this.#stream?.setWindow(size.rows, size.cols, 0, 0);
+  }
+
+  /** Ends the session once: releases everything, then tells the sink why. */
+  end(code: ErrorCode, detail?: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#kbdFinish = undefined;
+    this.#store.dispose();
+    const info = errorInfo(code, detail);
+    this.#log.info('ssh session ended', { code, detail, target: this.target, bytesOut: this.flow.totals.sent, bytesIn: this.bytesIn });
+    this.sink.ended(info);
+  }
+
+  #codeFor(err: unknown): ErrorCode {
+    return this.#hostKeyProblem ? 'HOST_KEY_REJECTED' : mapSshError(err);
+  }
+
+  #detailFor(err: unknown): string | undefined {
+    if (this.#hostKeyProblem) return this.#hostKeyProblem;
+    const message = (err as { message?: unknown }).message;
+    return typeof message === 'string' && message ? message : undefined;
+  }
+}
+
+/**
+ * ssh2 creates channel streams with a 2 MiB highWaterMark and grants more SSH window
+ * whenever push() returns true, so a paused channel would keep accepting data until
+ * 2 MiB sit in the gateway, and only then let the window close. With a one-packet mark
+ * the window stops growing as soon as we pause. (The window ssh2 advertises at open,
+ * a fixed 2 MiB, can still arrive: see docs/architecture.md.)
+ */
+const CHANNEL_READ_BUFFER = 64 * 1024;
+
+function limitReadBuffer(stream: NodeJS.ReadableStream): void {
+  const state = (stream as { _readableState?: { highWaterMark: number } })._readableState;
+  if (state) state.highWaterMark = CHANNEL_READ_BUFFER;
+}
+
+function closeClient(client: Client): void {
+  client.end();
+  // A peer that never answers the disconnect must not keep the socket open.
+  setTimeout(() => client.destroy(), 2000).unref();
+}

@@ -1,0 +1,47 @@
+/**
+ * One catalogue of error codes, used by logs, HTTP responses and the client.
+ * `retryable` tells the user whether trying again unchanged can help.
+ */
+export const ERRORS = {
+  DNS_FAILED: { retryable: false, message: 'The host name could not be resolved. Check the spelling.' },
+  CONNECTION_REFUSED: { retryable: true, message: 'The SSH server refused the connection (is sshd running on that port?).' },
+  HOST_UNREACHABLE: { retryable: true, message: 'The SSH server could not be reached over the network.' },
+  TIMEOUT: { retryable: true, message: 'The SSH server did not answer in time.' },
+  AUTH_FAILED: { retryable: false, message: 'Authentication failed: check the user name, password or key.' },
+  KEY_INVALID: { retryable: false, message: 'The private key could not be read (wrong format or passphrase).' },
+  HOST_KEY_REJECTED: { retryable: false, message: "The server's host key does not match the one on record. Refusing to connect." },
+  ALGORITHM_MISMATCH: { retryable: false, message: 'The SSH server and the gateway share no common algorithm.' },
+  PROTOCOL_ERROR: { retryable: true, message: 'The SSH connection failed during the protocol exchange.' },
+  CHANNEL_FAILED: { retryable: true, message: 'The SSH server refused to open a terminal.' },
+  REMOTE_CLOSED: { retryable: true, message: 'The SSH connection was closed.' },
+  USER_CLOSED: { retryable: true, message: 'You closed the session.' },
+  TARGET_NOT_ALLOWED: { retryable: false, message: 'This gateway is not allowed to connect to that host or port.' },
+  INVALID_REQUEST: { retryable: false, message: 'The request was malformed.' },
+  CREDENTIALS_MISSING: { retryable: false, message: 'No credentials: log in again.' },
+  AUTH_REQUIRED: { retryable: false, message: 'Credentials are required.' },
+  ORIGIN_REJECTED: { retryable: false, message: 'This page is not allowed to open terminals here (origin check).' },
+  SESSION_ACTIVE: { retryable: false, message: 'A session is already running on this connection.' },
+  SHUTTING_DOWN: { retryable: true, message: 'The gateway is restarting; reconnect to continue.' },
+  INTERNAL: { retryable: true, message: 'Unexpected gateway error.' },
+} as const satisfies Record<string, { retryable: boolean; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorInfo {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+}
+
+export function errorInfo(code: ErrorCode, detail?: string): ErrorInfo {
+  const entry = ERRORS[code];
+  return {
+    code,
+    message: detail ? `${entry.message} (${detail})` : entry.message,
+    retryable: entry.retryable,
+  };
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value);
+}

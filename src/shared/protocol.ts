@@ -1,0 +1,67 @@
+/**
+ * The Socket.IO protocol between the browser and the gateway: one set of typed event
+ * maps for both sides. Every client-to-server payload is validated at runtime on the
+ * server (see schemas.ts); the server never trusts these types alone.
+ *
+ * Lifecycle: the client emits `start` once; the server answers with `status` updates,
+ * `output` frames (binary) and, for keyboard-interactive auth, `kbdPrompt`; it ends
+ * with exactly one `ended`. Non-fatal problems (a malformed message) produce `problem`.
+ */
+import type { ErrorInfo } from './errors.js';
+import type { StartRequest } from './schemas.js';
+
+export type SessionState = 'connecting' | 'authenticating' | 'connected';
+
+export interface StatusMessage {
+  state: SessionState;
+  /** user@host:port once known. */
+  target?: { username: string; host: string; port: number };
+  /** SHA256 fingerprint of the server's host key, once verified. */
+  hostKey?: string;
+}
+
+export interface KbdPromptMessage {
+  name: string;
+  instructions: string;
+  prompts: { prompt: string; echo: boolean }[];
+}
+
+export interface NoticeMessage {
+  message: string;
+  /** Epoch milliseconds after which the gateway closes this session, if any. */
+  deadline?: number;
+}
+
+export interface ServerToClientEvents {
+  status: (msg: StatusMessage) => void;
+  /** Terminal output, raw bytes (never strings: UTF-8 may be split across frames). */
+  output: (data: ArrayBuffer | Uint8Array) => void;
+  kbdPrompt: (msg: KbdPromptMessage) => void;
+  notice: (msg: NoticeMessage) => void;
+  problem: (err: ErrorInfo) => void;
+  ended: (err: ErrorInfo) => void;
+}
+
+export interface ClientToServerEvents {
+  start: (req: StartRequest) => void;
+  input: (data: string | Uint8Array) => void;
+  resize: (size: { cols: number; rows: number }) => void;
+  /** Bytes of `output` rendered since the last ack. */
+  ack: (bytes: number) => void;
+  kbdAnswers: (answers: string[]) => void;
+  end: () => void;
+}
+
+/** Values the page receives in its `<meta name="webssh-config">`. */
+export interface PageConfig {
+  /** Relative URL from the page to the base path, ending in `/` (e.g. `ssh/`, `../`). */
+  root: string;
+  /** `grant`: credentials wait in the session; `form`: show the login form. */
+  mode: 'form' | 'grant';
+  /** Non-secret defaults for the form. */
+  prefill: { host?: string; port?: number; username?: string };
+  /** Whether a reload re-sends credentials (HTTP Basic), so "reconnect" can just reload. */
+  reloadReconnects: boolean;
+}
+
+export const SOCKET_PATH_SUFFIX = 'socket.io';

@@ -1,0 +1,145 @@
+/**
+ * End to end: headless Chromium on the real page, the real gateway, real OpenSSH.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenText, waitForScreen, type TestBrowser } from '../harness/browser.js';
+import { startGateway, type TestGateway } from '../harness/gateway.js';
+import { startSshd, type TestSshd } from '../harness/sshd.js';
+
+let sshd: TestSshd;
+let gw: TestGateway;
+let tb: TestBrowser;
+const cspViolations: string[] = [];
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  gw = await startGateway();
+  tb = await launchBrowser();
+}, 90_000);
+
+afterAll(async () => {
+  await tb?.close();
+  await gw?.close();
+  await sshd?.close();
+});
+
+async function newPage(opts: { width?: number; height?: number; httpCredentials?: { username: string; password: string } } = {}): Promise<Page> {
+  const context = await tb.browser.newContext({
+    viewport: { width: opts.width ?? 1000, height: opts.height ?? 640 },
+    ...(opts.httpCredentials && { httpCredentials: opts.httpCredentials }),
+  });
+  const page = await context.newPage();
+  page.on('console', (msg) => {
+    if (/Content Security Policy|Refused to/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+  return page;
+}
+
+async function logIn(page: Page, username: string, password: string): Promise<void> {
+  await page.goto(`${gw.url}/ssh`);
+  await page.fill('input[name="host"]', sshd.host);
+  await page.fill('input[name="port"]', String(sshd.port));
+  await page.fill('input[name="username"]', username);
+  await page.fill('input[name="password"]', password);
+  await page.click('#login-form button[type="submit"]');
+}
+
+const typeLine = (page: Page, line: string) => page.keyboard.type(`${line}\n`);
+
+describe('the browser terminal', () => {
+  it('logs in with the form, runs a command, follows a window resize', async () => {
+    const page = await newPage();
+    await logIn(page, sshd.users.password.username, sshd.users.password.password);
+    await page.waitForSelector('#status[data-state="connected"]');
+    expect(await page.textContent('#status')).toContain(`${sshd.users.password.username}@${sshd.host}`);
+    await page.click('#terminal');
+    await typeLine(page, 'echo "answer=$((6*7))"');
+    await waitForScreen(page, /answer=42/);
+
+    const sizes = async () => [...(await screenText(page)).matchAll(/SZ=(\d+) (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    await typeLine(page, 'stty size | sed "s/^/SZ=/"');
+    await waitForScreen(page, /SZ=\d+ \d+/);
+    const [before] = await sizes();
+    await page.setViewportSize({ width: 640, height: 400 });
+    await typeLine(page, 'stty size | sed "s/^/SZ=/"');
+    await page.waitForFunction(() => (window.__webssh?.term.buffer.active.length ?? 0) > 0); // page alive
+    await waitForScreen(page, /SZ=\d+ \d+[\s\S]*SZ=\d+ \d+/);
+    const after = (await sizes()).at(-1);
+    expect(after?.[1]).toBeLessThan(before?.[1] ?? 0); // fewer columns
+    expect(after?.[0]).toBeLessThan(before?.[0] ?? 0); // fewer rows
+
+    mkdirSync('test-results', { recursive: true });
+    await page.setViewportSize({ width: 1000, height: 640 });
+    await typeLine(page, 'clear; uname -sr; ls --color=always -l /usr');
+    await waitForScreen(page, /Linux/);
+    await page.screenshot({ path: 'test-results/terminal.png' });
+    await page.context().close();
+  });
+
+  it('a wrong password shows the error code and a reconnect action', async () => {
+    const page = await newPage();
+    await logIn(page, sshd.users.password.username, 'not-the-password');
+    await page.waitForSelector('#status[data-state="ended"]');
+    expect(await page.textContent('#status')).toMatch(/AUTH_FAILED|Authentication failed/);
+    expect(await page.isVisible('#reconnect, #edit-login')).toBe(true);
+    await page.context().close();
+  });
+
+  it('yes + Ctrl-C brings the prompt back', async () => {
+    const page = await newPage();
+    await logIn(page, sshd.users.password.username, sshd.users.password.password);
+    await page.waitForSelector('#status[data-state="connected"]');
+    await page.click('#terminal');
+    await typeLine(page, 'yes');
+    await waitForScreen(page, /^y$/m);
+    await page.keyboard.press('Control+C');
+    await typeLine(page, 'echo "back=$((40+2))"');
+    // The output flood must drain and the shell must answer.
+    await waitForScreen(page, /back=42/, 10_000);
+    await page.context().close();
+  });
+
+  it('the terminal renders UTF-8 and wide characters correctly', async () => {
+    const page = await newPage();
+    await logIn(page, sshd.users.password.username, sshd.users.password.password);
+    await page.waitForSelector('#status[data-state="connected"]');
+    await page.click('#terminal');
+    // Typed as octal escapes: the bytes arrive from the remote, not from our keyboard.
+    await typeLine(page, "printf 'U=h\\303\\251llo \\346\\227\\245\\346\\234\\254 \\360\\237\\230\\200!\\n'");
+    await waitForScreen(page, /U=héllo 日本 😀!/);
+    await page.context().close();
+  });
+
+  it('/ssh/host/:host with Basic credentials connects at once', async () => {
+    const { username, password } = sshd.users.password;
+    const page = await newPage({ httpCredentials: { username, password } });
+    await page.goto(`${gw.url}/ssh/host/${sshd.host}?port=${sshd.port}`);
+    await page.waitForSelector('#status[data-state="connected"]');
+    expect(await page.isVisible('#login-form')).toBe(false);
+    await page.click('#terminal');
+    await typeLine(page, 'echo "via-basic-$((1+1))"');
+    await waitForScreen(page, /via-basic-2/);
+    await page.context().close();
+  });
+
+  it('keyboard-interactive prompts appear in the page, hidden when echo is off', async () => {
+    const page = await newPage();
+    const { username, password, otp } = sshd.users.kbd;
+    await logIn(page, username, '');
+    await page.waitForSelector('#kbd-dialog:not([hidden])');
+    expect(await page.getAttribute('#kbd-prompts input', 'type')).toBe('password');
+    await page.fill('#kbd-prompts input', password);
+    await page.click('#kbd-form button[type="submit"]');
+    await page.waitForFunction(() => document.querySelector('#kbd-prompts input')?.getAttribute('type') === 'text');
+    await page.fill('#kbd-prompts input', otp);
+    await page.click('#kbd-form button[type="submit"]');
+    await page.waitForSelector('#status[data-state="connected"]');
+    await page.context().close();
+  });
+
+  it('ran without a single CSP violation', () => {
+    expect(cspViolations).toEqual([]);
+  });
+});

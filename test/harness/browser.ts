@@ -1,0 +1,64 @@
+/**
+ * Debian's Chromium driven by playwright-core (never a downloaded browser), with a fresh
+ * profile per launch and the flags this closed network needs.
+ */
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+export interface TestBrowser {
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+/**
+ * playwright's launch() gives Chromium a fresh temporary --user-data-dir of its own
+ * (it refuses one passed in args), so every launch starts from an empty profile.
+ */
+export async function launchBrowser(): Promise<TestBrowser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    browser,
+    close: () => browser.close(),
+  };
+}
+
+/** The terminal's visible text, read from xterm's buffer (what the user sees). */
+export function screenText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const term = window.__webssh?.term;
+    if (!term) return '';
+    const buf = term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
+    return lines.join('\n');
+  });
+}
+
+/** Waits until the terminal shows text matching `pattern`. */
+export async function waitForScreen(page: Page, pattern: RegExp, timeout = 15_000): Promise<void> {
+  await page.waitForFunction(
+    ({ source, flags }) => {
+      const term = window.__webssh?.term;
+      if (!term) return false;
+      const buf = term.buffer.active;
+      let text = '';
+      for (let i = 0; i < buf.length; i++) text += (buf.getLine(i)?.translateToString(true) ?? '') + '\n';
+      return new RegExp(source, flags).test(text);
+    },
+    { source: pattern.source, flags: pattern.flags },
+    { timeout, polling: 'raf' },
+  );
+}

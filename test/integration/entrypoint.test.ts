@@ -1,0 +1,63 @@
+/**
+ * The real entry point as `npm start` runs it: a child process on the built code.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url));
+let child: ChildProcess | undefined;
+
+afterEach(() => {
+  if (child?.exitCode === null) child.kill('SIGKILL');
+});
+
+function start(env: Record<string, string>): { proc: ChildProcess; out: () => string } {
+  let out = '';
+  const proc = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  child = proc;
+  return { proc, out: () => out };
+}
+
+function waitForLine(get: () => string, re: RegExp, proc: ChildProcess, ms = 10_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${String(re)} within ${ms} ms:\n${get()}`)), ms);
+    const check = () => {
+      const m = re.exec(get());
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    proc.stdout?.on('data', check);
+    proc.once('exit', () => (clearTimeout(timer), reject(new Error(`exited:\n${get()}`))));
+    check();
+  });
+}
+
+describe('entry point', () => {
+  it('serves the page, warns about an open target policy and the missing secret, and exits 0 on SIGTERM', async () => {
+    const { proc, out } = start({ PORT: '0', LISTEN_HOST: '127.0.0.1' });
+    const m = await waitForLine(out, /"url":"http:\/\/127\.0\.0\.1:(\d+)\/ssh"/, proc);
+    const res = await fetch(`http://127.0.0.1:${m[1]}/ssh`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('name="privateKey"');
+    expect(out()).toMatch(/SSH_ALLOWED_TARGETS allows any host/);
+    expect(out()).toMatch(/SESSION_SECRET is not set/);
+    proc.kill('SIGTERM');
+    const [code] = (await once(proc, 'exit')) as [number | null];
+    expect(code).toBe(0);
+  });
+
+  it('refuses to start on bad configuration, listing every problem', async () => {
+    const { proc, out } = start({ PORT: 'x', BASE_PATH: 'nope', SSH_ALLOWED_TARGETS: '1.2.3.4/99' });
+    const [code] = (await once(proc, 'exit')) as [number | null];
+    expect(code).toBe(2);
+    expect(out()).toMatch(/PORT/);
+    expect(out()).toMatch(/BASE_PATH/);
+    expect(out()).toMatch(/SSH_ALLOWED_TARGETS/);
+  });
+});

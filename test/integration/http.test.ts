@@ -1,0 +1,143 @@
+/**
+ * HTTP entry points: the page, webssh2-compatible POST and Basic-auth logins handing
+ * credentials over as a one-time sealed grant, the origin check, the base path.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type TestGateway } from '../harness/gateway.js';
+import { startSshd, type TestSshd } from '../harness/sshd.js';
+import { TerminalClient } from '../harness/terminalClient.js';
+
+let sshd: TestSshd;
+let gw: TestGateway;
+const clients: TerminalClient[] = [];
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  gw = await startGateway();
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await gw?.close();
+  await sshd?.close();
+});
+
+const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+const pageConfig = (html: string) => JSON.parse((/name="webssh-config" content="([^"]*)"/.exec(html)?.[1] ?? '').replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&#60;/g, '<').replace(/&#62;/g, '>').replace(/&#38;/g, '&')) as Record<string, unknown>;
+
+function client(opts: ConstructorParameters<typeof TerminalClient>[1] = {}): TerminalClient {
+  const c = new TerminalClient(gw.url, opts);
+  clients.push(c);
+  return c;
+}
+
+describe('the page', () => {
+  it('GET /ssh serves the login form with relative URLs and a strict CSP', async () => {
+    const res = await fetch(`${gw.url}/ssh`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    for (const name of ['host', 'port', 'username', 'password', 'privateKey', 'passphrase']) expect(html).toContain(`name="${name}"`);
+    expect(html).toContain('src="ssh/assets/app.js"');
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/); // no inline script
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(pageConfig(html)).toMatchObject({ root: 'ssh/', mode: 'form' });
+    expect((await fetch(`${gw.url}/ssh/assets/app.js`)).status).toBe(200);
+  });
+
+  it('prefills from the query string and escapes what it echoes', async () => {
+    const html = await (await fetch(`${gw.url}/ssh/?host=box.example&port=2200&username=%22%3E%3Cb%3E`)).text();
+    expect(pageConfig(html)).toMatchObject({ root: './', prefill: { host: 'box.example', port: 2200, username: '"><b>' } });
+    expect(html).not.toContain('"><b>');
+  });
+
+  it('serves under a custom base path', async () => {
+    const g = await startGateway({ BASE_PATH: '/tools/ssh' });
+    try {
+      const html = await (await fetch(`${g.url}/tools/ssh/host/box`, { headers: { authorization: basic('u', 'p') } })).text();
+      expect(pageConfig(html)).toMatchObject({ root: '../', mode: 'grant' });
+      expect((await fetch(`${g.url}/ssh`)).status).toBe(404);
+      const c = new TerminalClient(g.url, { basePath: '/tools/ssh' });
+      clients.push(c);
+      await c.waitFor('socket connect', () => c.socket.connected || undefined);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('credential handover', () => {
+  it('GET /ssh/host/:host without credentials asks for Basic auth', async () => {
+    const res = await fetch(`${gw.url}/ssh/host/${sshd.host}?port=${sshd.port}`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="WebSSH"/);
+    expect(await res.json()).toMatchObject({ code: 'AUTH_REQUIRED' });
+  });
+
+  it('Basic credentials become a one-time grant that connects, sealed in the store', async () => {
+    const { username, password } = sshd.users.password;
+    const res = await fetch(`${gw.url}/ssh/host/${sshd.host}?port=${sshd.port}`, { headers: { authorization: basic(username, password) } });
+    expect(res.status).toBe(200);
+    expect(pageConfig(await res.text())).toMatchObject({ mode: 'grant', reloadReconnects: true, prefill: { host: sshd.host, port: sshd.port, username } });
+    const cookie = cookieOf(res);
+    expect(cookie).toMatch(/^webssh_sid=/);
+    expect(res.headers.get('set-cookie')).toMatch(/HttpOnly/i);
+    const stored = JSON.stringify(await new Promise((r) => gw.store.all((_e, all) => r(all))));
+    expect(stored).toContain('"grant"');
+    expect(stored).not.toContain(password);
+
+    const c = client({ cookie });
+    c.start('grant');
+    await c.waitForState('connected');
+    c.send('echo GRANT-$((40+2))\r');
+    await c.waitForText('GRANT-42');
+
+    const replay = client({ cookie });
+    replay.start('grant');
+    expect(await replay.waitForEnd()).toMatchObject({ code: 'CREDENTIALS_MISSING' });
+    expect(gw.logs.join('\n')).not.toContain(password);
+  });
+
+  it('POST /ssh (JSON) and POST /ssh/host/:host (form) open the page already connecting, with a new session id', async () => {
+    const { username, password } = sshd.users.password;
+    const first = await fetch(`${gw.url}/ssh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ host: sshd.host, port: sshd.port, username, password }),
+    });
+    expect(first.status).toBe(200);
+    const cookie1 = cookieOf(first);
+    const second = await fetch(`${gw.url}/ssh/host/${sshd.host}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie1 },
+      body: new URLSearchParams({ port: String(sshd.port), username, password }).toString(),
+    });
+    const cookie2 = cookieOf(second);
+    expect(cookie2).toMatch(/^webssh_sid=/);
+    expect(cookie2).not.toBe(cookie1); // regenerated on login
+    const c = client({ cookie: cookie2 });
+    c.start('grant');
+    await c.waitForState('connected');
+  });
+
+  it('rejects malformed logins with 400 and a code', async () => {
+    const res = await fetch(`${gw.url}/ssh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host: 'a b', port: 'x' }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'INVALID_REQUEST', retryable: false });
+    const broken = await fetch(`${gw.url}/ssh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    expect(broken.status).toBe(400);
+  });
+});
+
+describe('origin check', () => {
+  it('refuses a WebSocket from a foreign origin and accepts the same origin', async () => {
+    const evil = client({ origin: 'http://evil.example' });
+    await evil.waitFor('connect_error', () => evil.connectError);
+    expect(evil.socket.connected).toBe(false);
+    const same = client({ origin: gw.url });
+    await same.waitFor('connect', () => same.socket.connected || undefined);
+    const polling = client({ origin: 'http://evil.example', transport: 'polling' });
+    await polling.waitFor('connect_error', () => polling.connectError);
+  });
+});
