@@ -78,6 +78,22 @@ describe('the browser terminal', () => {
     await page.context().close();
   });
 
+  it('after the shell exits, the page says why and Reconnect opens a new session', async () => {
+    const page = await newPage();
+    await logIn(page, sshd.users.password.username, sshd.users.password.password);
+    await page.waitForSelector('#status[data-state="connected"]');
+    await page.click('#terminal');
+    await typeLine(page, 'exit 7');
+    await page.waitForSelector('#status[data-state="ended"]');
+    expect(await page.textContent('#status')).toMatch(/exit status 7/);
+    await page.click('#reconnect');
+    await page.waitForSelector('#status[data-state="connected"]');
+    await page.click('#terminal');
+    await typeLine(page, 'echo "again=$((3*3))"');
+    await waitForScreen(page, /again=9/);
+    await page.context().close();
+  });
+
   it('a wrong password shows the error code and a reconnect action', async () => {
     const page = await newPage();
     await logIn(page, sshd.users.password.username, 'not-the-password');
