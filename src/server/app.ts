@@ -12,8 +12,10 @@ import express, { type ErrorRequestHandler } from 'express';
 import session, { type Session, type SessionData, type Store } from 'express-session';
 import type { Config } from './config.js';
 import { GrantSealer } from './core/credentialGrant.js';
+import { drainSessions } from './drain.js';
 import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js';
 import { PageRenderer } from './http/page.js';
+import { errorInfo } from '../shared/errors.js';
 import { createRoutes, sendError } from './http/routes.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import type { Logger } from './log.js';
@@ -40,6 +42,11 @@ export interface Gateway {
   registry: SessionRegistry;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
+  /**
+   * Stops accepting (listener closed, readiness 503, new sessions refused), lets live
+   * sessions run until they end or `timeoutMs` passes, then closes everything.
+   */
+  drain(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,13 +73,20 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const sealer = new GrantSealer(secret);
   const knownHosts = deps.knownHosts ?? new MemoryKnownHosts();
   const registry = new SessionRegistry();
+  let accepting = true;
+  let closed: Promise<void> | undefined;
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(securityHeaders);
+  // Liveness: the process answers. Readiness: it wants new sessions.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', version, sessions: registry.size });
+  });
+  app.get('/readyz', (_req, res) => {
+    if (accepting) res.json({ status: 'ready', version });
+    else res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
   });
   app.use(
     config.basePath,
@@ -100,6 +114,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     attachTerminal(socket, {
       log,
       registry,
+      accepting: () => accepting,
       createSession: (sink) => new SshSession({ config, log, knownHosts, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
       takeGrant: (s) => takeGrant(s, sealer),
     }),
@@ -117,12 +132,36 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
           resolve((httpServer.address() as AddressInfo).port);
         });
       }),
-    close: async () => {
-      registry.endAll('SHUTTING_DOWN');
-      await io.close(); // also closes the HTTP server
-      httpServer.closeAllConnections();
+    drain: async (timeoutMs) => {
+      await drainSessions(
+        {
+          registry,
+          log,
+          stopAccepting: () => {
+            accepting = false;
+            httpServer.close(); // the listener goes now; open connections stay
+            httpServer.closeIdleConnections();
+          },
+          notifyLocal: (msg) => io.local.emit('notice', msg),
+        },
+        timeoutMs,
+      );
+      await close();
     },
+    close,
   };
+
+  function close(): Promise<void> {
+    closed ??= closeOnce();
+    return closed;
+  }
+
+  async function closeOnce(): Promise<void> {
+    accepting = false;
+    registry.endAll('SHUTTING_DOWN');
+    await io.close(); // also closes the HTTP server
+    httpServer.closeAllConnections();
+  }
 }
 
 /** One-time: the grant is deleted from the session before it is opened. */

@@ -42,6 +42,7 @@ const schema = z.object({
   SSH_HOST_KEY_POLICY: z.enum(['tofu', 'strict']).default('tofu'),
   SSH_HOST_KEYS: parsedList(parsePins).default([]),
   GRANT_TTL_SECONDS: int(5, 3600).default(60),
+  DRAIN_TIMEOUT_SECONDS: int(0, 86_400).default(30),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -65,6 +66,8 @@ export interface Config {
     hostKeyPins: readonly HostKeyPin[];
   };
   grantTtlMs: number;
+  /** How long live sessions may continue after SIGINT/SIGTERM/`shutdown`. */
+  drainTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -108,6 +111,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
       hostKeyPins: v.SSH_HOST_KEYS,
     },
     grantTtlMs: v.GRANT_TTL_SECONDS * 1000,
+    drainTimeoutMs: v.DRAIN_TIMEOUT_SECONDS * 1000,
     logLevel: v.LOG_LEVEL,
   });
 }

@@ -24,21 +24,31 @@ async function main(): Promise<void> {
   const port = await gateway.listen();
   log.info('gateway listening', { url: `http://${config.listenHost === '0.0.0.0' ? 'localhost' : config.listenHost}:${port}${config.basePath}` });
 
+  // PM2 reload sends SIGINT, `pm2 stop` the `shutdown` message, docker/systemd SIGTERM.
+  // The first asks for a drain; a second one stops at once.
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (reason: string) => {
+    const finish = (p: Promise<void>) =>
+      p.then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error('shutdown failed', { err });
+          process.exit(1);
+        },
+      );
+    if (stopping) {
+      log.warn('second stop request: closing now', { reason });
+      return void finish(gateway.close());
+    }
     stopping = true;
-    log.info('shutting down', { signal });
-    gateway.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error('shutdown failed', { err });
-        process.exit(1);
-      },
-    );
+    log.info('shutting down', { reason, drainTimeoutMs: config.drainTimeoutMs });
+    void finish(gateway.drain(config.drainTimeoutMs));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('message', (msg) => {
+    if (msg === 'shutdown') stop('shutdown message');
+  });
   process.on('uncaughtException', (err) => log.error('uncaught exception', { err }));
   process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err }));
 }

@@ -48,6 +48,15 @@ async function logIn(page: Page, username: string, password: string): Promise<vo
 
 const typeLine = (page: Page, line: string) => page.keyboard.type(`${line}\n`);
 
+/** A page logged in with the password account, connected, keyboard focus in the terminal. */
+async function connectedPage(): Promise<Page> {
+  const page = await newPage();
+  await logIn(page, sshd.users.password.username, sshd.users.password.password);
+  await page.waitForSelector('#status[data-state="connected"]');
+  await page.click('#terminal');
+  return page;
+}
+
 describe('the browser terminal', () => {
   it('logs in with the form, runs a command, follows a window resize', async () => {
     const page = await newPage();
@@ -79,10 +88,7 @@ describe('the browser terminal', () => {
   });
 
   it('after the shell exits, the page says why and Reconnect opens a new session', async () => {
-    const page = await newPage();
-    await logIn(page, sshd.users.password.username, sshd.users.password.password);
-    await page.waitForSelector('#status[data-state="connected"]');
-    await page.click('#terminal');
+    const page = await connectedPage();
     await typeLine(page, 'exit 7');
     await page.waitForSelector('#status[data-state="ended"]');
     expect(await page.textContent('#status')).toMatch(/exit status 7/);
@@ -104,10 +110,7 @@ describe('the browser terminal', () => {
   });
 
   it('yes + Ctrl-C brings the prompt back', async () => {
-    const page = await newPage();
-    await logIn(page, sshd.users.password.username, sshd.users.password.password);
-    await page.waitForSelector('#status[data-state="connected"]');
-    await page.click('#terminal');
+    const page = await connectedPage();
     await typeLine(page, 'yes');
     await waitForScreen(page, /^y$/m);
     await page.keyboard.press('Control+C');
@@ -118,10 +121,7 @@ describe('the browser terminal', () => {
   });
 
   it('the terminal renders UTF-8 and wide characters correctly', async () => {
-    const page = await newPage();
-    await logIn(page, sshd.users.password.username, sshd.users.password.password);
-    await page.waitForSelector('#status[data-state="connected"]');
-    await page.click('#terminal');
+    const page = await connectedPage();
     // Typed as octal escapes: the bytes arrive from the remote, not from our keyboard.
     await typeLine(page, "printf 'U=h\\303\\251llo \\346\\227\\245\\346\\234\\254 \\360\\237\\230\\200!\\n'");
     await waitForScreen(page, /U=héllo 日本 😀!/);
@@ -153,6 +153,29 @@ describe('the browser terminal', () => {
     await page.click('#kbd-form button[type="submit"]');
     await page.waitForSelector('#status[data-state="connected"]');
     await page.context().close();
+  });
+
+  it('a draining gateway shows the deadline notice in the page, then the reason', async () => {
+    const own = await startGateway();
+    try {
+      const page = await newPage();
+      await page.goto(`${own.url}/ssh`);
+      await page.fill('input[name="host"]', sshd.host);
+      await page.fill('input[name="port"]', String(sshd.port));
+      await page.fill('input[name="username"]', sshd.users.password.username);
+      await page.fill('input[name="password"]', sshd.users.password.password);
+      await page.click('#login-form button[type="submit"]');
+      await page.waitForSelector('#status[data-state="connected"]');
+      const drained = own.gateway.drain(3000);
+      await page.waitForSelector('#notice:not([hidden])');
+      expect(await page.textContent('#notice')).toMatch(/restarting/);
+      await page.waitForSelector('#status[data-state="ended"]', { timeout: 10_000 });
+      expect(await page.textContent('#status')).toMatch(/SHUTTING_DOWN|restarting/);
+      await drained;
+      await page.context().close();
+    } finally {
+      await own.close();
+    }
   });
 
   it('ran without a single CSP violation', () => {

@@ -6,7 +6,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { io, type Socket } from 'socket.io-client';
 import type { ErrorInfo } from '../../src/shared/errors.js';
-import type { ClientToServerEvents, KbdPromptMessage, ServerToClientEvents, StatusMessage } from '../../src/shared/protocol.js';
+import type { ClientToServerEvents, KbdPromptMessage, NoticeMessage, ServerToClientEvents, StatusMessage } from '../../src/shared/protocol.js';
 import type { CredentialsInput } from '../../src/shared/schemas.js';
 
 export interface ClientOptions {
@@ -27,6 +27,7 @@ export class TerminalClient {
   readonly statuses: StatusMessage[] = [];
   readonly problems: ErrorInfo[] = [];
   readonly kbdPrompts: KbdPromptMessage[] = [];
+  readonly notices: NoticeMessage[] = [];
   readonly chunks: Buffer[] = [];
   received = 0;
   acked = 0;
@@ -50,6 +51,7 @@ export class TerminalClient {
     this.socket.on('status', (m) => this.#push(() => this.statuses.push(m)));
     this.socket.on('problem', (e) => this.#push(() => this.problems.push(e)));
     this.socket.on('kbdPrompt', (m) => this.#push(() => this.kbdPrompts.push(m)));
+    this.socket.on('notice', (m) => this.#push(() => this.notices.push(m)));
     this.socket.on('ended', (e) => this.#push(() => (this.ended = e)));
     this.socket.on('output', (data) => {
       const buf = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);

@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startSshd } from '../harness/sshd.js';
+import { TerminalClient } from '../harness/terminalClient.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url));
 let child: ChildProcess | undefined;
@@ -15,7 +17,8 @@ afterEach(() => {
 
 function start(env: Record<string, string>): { proc: ChildProcess; out: () => string } {
   let out = '';
-  const proc = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // An IPC channel, as PM2 gives its workers (it delivers the `shutdown` message).
+  const proc = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   child = proc;
@@ -59,5 +62,30 @@ describe('entry point', () => {
     expect(out()).toMatch(/PORT/);
     expect(out()).toMatch(/BASE_PATH/);
     expect(out()).toMatch(/SSH_ALLOWED_TARGETS/);
+  });
+
+  it.each([
+    ['the PM2 shutdown message', (p: ChildProcess) => p.send('shutdown')],
+    ['SIGINT (pm2 reload)', (p: ChildProcess) => p.kill('SIGINT')],
+  ])('drains on %s: the live terminal keeps working, the process exits 0 once it ends', async (_name, signal) => {
+    const sshd = await startSshd();
+    const { proc, out } = start({ PORT: '0', LISTEN_HOST: '127.0.0.1', SSH_ALLOWED_TARGETS: '127.0.0.1:*', DRAIN_TIMEOUT_SECONDS: '60' });
+    try {
+      const m = await waitForLine(out, /"url":"http:\/\/127\.0\.0\.1:(\d+)\/ssh"/, proc);
+      const c = new TerminalClient(`http://127.0.0.1:${m[1]}`);
+      c.start({ host: sshd.host, port: sshd.port, username: sshd.users.password.username, password: sshd.users.password.password });
+      await c.waitForState('connected');
+      signal(proc);
+      await c.waitFor('notice', () => c.notices[0]);
+      c.send('echo "draining-$((5*5))"\r');
+      await c.waitForText('draining-25');
+      expect(proc.exitCode).toBeNull();
+      c.send('exit\r');
+      const [code] = (await once(proc, 'exit')) as [number | null];
+      expect(code).toBe(0);
+      c.close();
+    } finally {
+      await sshd.close();
+    }
   });
 });

@@ -17,6 +17,8 @@ export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 export interface TerminalContext {
   log: Logger;
   registry: SessionRegistry;
+  /** False while draining: no new sessions on this process. */
+  accepting(): boolean;
   createSession(sink: SessionSink): SshSession;
   /** Takes (and deletes) the credential grant in the socket's HTTP session. */
   takeGrant(socket: GatewaySocket): Promise<Credentials | undefined>;
@@ -48,6 +50,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
 
   handle('start', startSchema, async (cmd: StartCommand) => {
     if (session && !session.ended) return problem('SESSION_ACTIVE');
+    if (!ctx.accepting()) return void socket.emit('ended', errorInfo('SHUTTING_DOWN'));
     const creds = cmd.auth.kind === 'grant' ? await ctx.takeGrant(socket) : cmd.auth.credentials;
     if (!creds) return void socket.emit('ended', errorInfo('CREDENTIALS_MISSING'));
     const current = ctx.createSession({
