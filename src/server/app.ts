@@ -8,11 +8,12 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import express, { type ErrorRequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import session, { type Session, type SessionData, type Store } from 'express-session';
 import type { Config } from './config.js';
 import { GrantSealer } from './core/credentialGrant.js';
 import { drainSessions } from './drain.js';
+import { createRedisServices } from './redis/redisServices.js';
 import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js';
 import { PageRenderer } from './http/page.js';
 import { errorInfo } from '../shared/errors.js';
@@ -62,16 +63,40 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   }
 
   const publicDir = deps.publicDir ?? defaultPublicDir;
+  const redis = config.redisUrl ? createRedisServices(config.redisUrl, log) : undefined;
+  const sessionStore = deps.sessionStore ?? redis?.sessionStore;
   const sessionMiddleware = session({
     name: config.sessionCookieName,
     secret,
     resave: false,
     saveUninitialized: false,
-    ...(deps.sessionStore && { store: deps.sessionStore }),
+    ...(sessionStore && { store: sessionStore }),
     cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', path: config.basePath },
   });
+  // A store failure (Redis down) is a clear 503 for HTTP logins...
+  // express-session may call back a second time, from its res.end hook when the final
+  // save fails, after the response went out: only the first call counts.
+  const sessionOr503: RequestHandler = (req, res, next) => {
+    let first = true;
+    sessionMiddleware(req, res, (err?: unknown) => {
+      if (!first) return;
+      first = false;
+      if (!err) return next();
+      log.warn('session store unavailable', { code: 'SERVICE_UNAVAILABLE', err });
+      if (!res.headersSent) sendError(res, 503, 'SERVICE_UNAVAILABLE');
+    });
+  };
+  // ...and no obstacle for sockets: form logins do not need the session at all.
+  const sessionIfAvailable: RequestHandler = (req, res, next) => {
+    let first = true;
+    sessionMiddleware(req, res, () => {
+      if (first) next();
+      first = false;
+    });
+  };
   const sealer = new GrantSealer(secret);
-  const knownHosts = deps.knownHosts ?? new MemoryKnownHosts();
+  const knownHosts = deps.knownHosts ?? redis?.knownHosts ?? new MemoryKnownHosts();
+  const ready = () => accepting && (redis?.isReady() ?? true);
   const registry = new SessionRegistry();
   let accepting = true;
   let closed: Promise<void> | undefined;
@@ -85,8 +110,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     res.json({ status: 'ok', version, sessions: registry.size });
   });
   app.get('/readyz', (_req, res) => {
-    if (accepting) res.json({ status: 'ready', version });
-    else res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
+    if (ready()) res.json({ status: 'ready', version });
+    else if (!accepting) res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
+    else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });
   app.use(
     config.basePath,
@@ -95,7 +121,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       grantTtlMs: config.grantTtlMs,
       page: new PageRenderer(join(publicDir, 'index.html')),
       sealer,
-      session: sessionMiddleware,
+      session: sessionOr503,
       assetsDir: join(publicDir, 'assets'),
       log,
     }),
@@ -109,7 +135,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   app.use(onError);
 
   const httpServer = createServer(app);
-  const io = createSocketServer(httpServer, { basePath: config.basePath, allowedOrigins: config.allowedOrigins, session: sessionMiddleware, log });
+  const io = createSocketServer(httpServer, { basePath: config.basePath, allowedOrigins: config.allowedOrigins, session: sessionIfAvailable, log });
   io.on('connection', (socket: GatewaySocket) =>
     attachTerminal(socket, {
       log,
@@ -124,14 +150,16 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     httpServer,
     io,
     registry,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      await redis?.connect();
+      return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.listenHost, () => {
           httpServer.off('error', reject);
           resolve((httpServer.address() as AddressInfo).port);
         });
-      }),
+      });
+    },
     drain: async (timeoutMs) => {
       await drainSessions(
         {
@@ -161,17 +189,23 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     registry.endAll('SHUTTING_DOWN');
     await io.close(); // also closes the HTTP server
     httpServer.closeAllConnections();
+    await redis?.close();
   }
 }
 
-/** One-time: the grant is deleted from the session before it is opened. */
+/**
+ * One-time: the grant is deleted from the session (and saved) before it is opened.
+ * Store failures reject, so the caller can say SERVICE_UNAVAILABLE.
+ */
 async function takeGrant(socket: GatewaySocket, sealer: GrantSealer) {
   const sess = (socket.request as { session?: Session & Partial<SessionData> }).session;
   if (!sess) return undefined;
-  await new Promise<void>((resolve) => sess.reload(() => resolve()));
+  const settle = (fn: (cb: (err?: unknown) => void) => void) =>
+    new Promise<void>((resolve, reject) => fn((err) => (err ? reject(err instanceof Error ? err : new Error('session store error')) : resolve())));
+  await settle((cb) => sess.reload(cb));
   const grant = sess.grant;
   if (!grant) return undefined;
   delete sess.grant;
-  await new Promise<void>((resolve) => sess.save(() => resolve()));
+  await settle((cb) => sess.save(cb));
   return sealer.open(grant);
 }

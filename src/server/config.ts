@@ -43,6 +43,9 @@ const schema = z.object({
   SSH_HOST_KEYS: parsedList(parsePins).default([]),
   GRANT_TTL_SECONDS: int(5, 3600).default(60),
   DRAIN_TIMEOUT_SECONDS: int(0, 86_400).default(30),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be redis://… or rediss://…' }).optional(),
+  /** Set by PM2 for each cluster instance; its presence means "more than one process". */
+  NODE_APP_INSTANCE: z.string().optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -66,6 +69,8 @@ export interface Config {
     hostKeyPins: readonly HostKeyPin[];
   };
   grantTtlMs: number;
+  /** Sessions and host keys shared through Redis; undefined = in-memory, single process. */
+  redisUrl: string | undefined;
   /** How long live sessions may continue after SIGINT/SIGTERM/`shutdown`. */
   drainTimeoutMs: number;
   logLevel: LogLevel;
@@ -92,7 +97,13 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     if (typeof value === 'string' ? value !== '' : typeof value === 'number' || typeof value === 'boolean') merged[key] = String(value);
   }
   const result = schema.safeParse(merged);
-  if (!result.success) throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const raw = merged as { SESSION_SECRET?: string; REDIS_URL?: string; NODE_APP_INSTANCE?: string };
+  if (!raw.SESSION_SECRET && (raw.REDIS_URL || raw.NODE_APP_INSTANCE !== undefined)) {
+    // A per-process random secret breaks every request that lands on another worker.
+    problems.push('SESSION_SECRET: required with REDIS_URL or more than one process (every worker must share it)');
+  }
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const v = result.data;
   return deepFreeze({
     port: v.PORT,
@@ -112,6 +123,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     },
     grantTtlMs: v.GRANT_TTL_SECONDS * 1000,
     drainTimeoutMs: v.DRAIN_TIMEOUT_SECONDS * 1000,
+    redisUrl: v.REDIS_URL,
     logLevel: v.LOG_LEVEL,
   });
 }

@@ -21,6 +21,7 @@ export const ERRORS = {
   AUTH_REQUIRED: { retryable: false, message: 'Credentials are required.' },
   ORIGIN_REJECTED: { retryable: false, message: 'This page is not allowed to open terminals here (origin check).' },
   SESSION_ACTIVE: { retryable: false, message: 'A session is already running on this connection.' },
+  SERVICE_UNAVAILABLE: { retryable: true, message: 'The gateway cannot reach its session store right now; try again shortly.' },
   SHUTTING_DOWN: { retryable: true, message: 'The gateway is restarting; reconnect to continue.' },
   INTERNAL: { retryable: true, message: 'Unexpected gateway error.' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;

@@ -33,7 +33,13 @@ export async function startGateway(env: Record<string, string> = {}, deps: Parti
   });
   const logs: string[] = [];
   const store = new session.MemoryStore();
-  const gateway = createGateway(config, { log: createLogger(config.logLevel, (l) => logs.push(l)), sessionStore: store, publicDir: PUBLIC_DIR, ...deps });
+  // With REDIS_URL the gateway builds its own Redis store, as in production.
+  const gateway = createGateway(config, {
+    log: createLogger(config.logLevel, (l) => logs.push(l)),
+    ...(config.redisUrl === undefined && { sessionStore: store }),
+    publicDir: PUBLIC_DIR,
+    ...deps,
+  });
   const port = await gateway.listen();
   return { gateway, port, url: `http://127.0.0.1:${port}`, logs, store, close: () => gateway.close() };
 }

@@ -73,9 +73,14 @@ export function createRoutes(deps: RouteDeps): Router {
       const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.')))].join(', ');
       return sendError(res, 400, 'INVALID_REQUEST', `invalid ${fields}`);
     }
-    await regenerate(req.session); // a new session id whenever credentials are accepted
-    req.session.grant = deps.sealer.seal(parsed.data, deps.grantTtlMs);
-    await save(req.session);
+    try {
+      await regenerate(req.session); // a new session id whenever credentials are accepted
+      req.session.grant = deps.sealer.seal(parsed.data, deps.grantTtlMs);
+      await save(req.session);
+    } catch (err) {
+      deps.log.warn('session store unavailable', { code: 'SERVICE_UNAVAILABLE', err });
+      return sendError(res, 503, 'SERVICE_UNAVAILABLE');
+    }
     deps.log.info('credential grant issued', { target: `${parsed.data.username}@${parsed.data.host}:${parsed.data.port}` });
     renderPage(req, res, 'grant', parsed.data, reloadReconnects);
   };

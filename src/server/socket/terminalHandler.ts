@@ -51,7 +51,13 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
   handle('start', startSchema, async (cmd: StartCommand) => {
     if (session && !session.ended) return problem('SESSION_ACTIVE');
     if (!ctx.accepting()) return void socket.emit('ended', errorInfo('SHUTTING_DOWN'));
-    const creds = cmd.auth.kind === 'grant' ? await ctx.takeGrant(socket) : cmd.auth.credentials;
+    let creds: Credentials | undefined;
+    try {
+      creds = cmd.auth.kind === 'grant' ? await ctx.takeGrant(socket) : cmd.auth.credentials;
+    } catch (err) {
+      log.warn('credential grant unavailable', { code: 'SERVICE_UNAVAILABLE', err });
+      return void socket.emit('ended', errorInfo('SERVICE_UNAVAILABLE'));
+    }
     if (!creds) return void socket.emit('ended', errorInfo('CREDENTIALS_MISSING'));
     const current = ctx.createSession({
       status: (msg) => socket.emit('status', msg),

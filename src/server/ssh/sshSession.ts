@@ -52,6 +52,7 @@ export class SshSession {
   #passwordOffered = false;
   #hostKey: string | undefined;
   #hostKeyProblem: string | undefined;
+  #hostKeyStoreDown = false;
   #exitDetail: string | undefined;
   #ended = false;
 
@@ -127,7 +128,9 @@ export class SshSession {
         verify(verdict.ok);
       })
       .catch((err: unknown) => {
-        this.#hostKeyProblem = `host key check failed: ${(err as Error).message}`;
+        // The known-hosts store (Redis) is down: refuse rather than skip the check.
+        this.#hostKeyStoreDown = true;
+        this.#log.warn('known hosts unavailable', { code: 'SERVICE_UNAVAILABLE', err });
         verify(false);
       });
   }
@@ -212,10 +215,12 @@ export class SshSession {
   }
 
   #codeFor(err: unknown): ErrorCode {
+    if (this.#hostKeyStoreDown) return 'SERVICE_UNAVAILABLE';
     return this.#hostKeyProblem ? 'HOST_KEY_REJECTED' : mapSshError(err);
   }
 
   #detailFor(err: unknown): string | undefined {
+    if (this.#hostKeyStoreDown) return undefined;
     if (this.#hostKeyProblem) return this.#hostKeyProblem;
     const message = (err as { message?: unknown }).message;
     return typeof message === 'string' && message ? message : undefined;

@@ -1,0 +1,60 @@
+/**
+ * What the gateway keeps in Redis when REDIS_URL is set: express-session sessions
+ * (connect-redis) and the trust-on-first-use host keys, so every worker and every
+ * host agrees. Commands fail fast while Redis is down (no offline queue): a login
+ * then gets a clear 503 instead of hanging, and live terminals never touch Redis.
+ */
+import { RedisStore } from 'connect-redis';
+import { createClient } from 'redis';
+import type { KnownHostsStore } from '../core/hostKeyPolicy.js';
+import type { Logger } from '../log.js';
+
+export const KEY_PREFIX = 'webssh:';
+
+export interface RedisServices {
+  sessionStore: RedisStore;
+  knownHosts: KnownHostsStore;
+  isReady(): boolean;
+  connect(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createRedisServices(url: string, log: Logger): RedisServices {
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 3000,
+      // Keep trying, at most every 2 s: Redis coming back must heal the gateway on its own.
+      reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2000),
+    },
+  });
+  let lastErrorLog = 0;
+  client.on('error', (err: Error) => {
+    // Every failed reconnect emits an error; one line per 10 s is enough.
+    if (Date.now() - lastErrorLog > 10_000) {
+      lastErrorLog = Date.now();
+      log.warn('redis unavailable', { code: 'SERVICE_UNAVAILABLE', err });
+    }
+  });
+  client.on('ready', () => log.info('redis ready'));
+
+  const knownHostsKey = `${KEY_PREFIX}known_hosts`;
+  return {
+    sessionStore: new RedisStore({ client, prefix: `${KEY_PREFIX}sess:` }),
+    knownHosts: {
+      async remember(hostPort, fingerprint) {
+        await client.hSetNX(knownHostsKey, hostPort, fingerprint);
+        return (await client.hGet(knownHostsKey, hostPort)) ?? fingerprint;
+      },
+    },
+    isReady: () => client.isReady,
+    connect: async () => {
+      await client.connect();
+    },
+    close: async () => {
+      if (client.isOpen) await client.close();
+      else client.destroy();
+    },
+  };
+}
