@@ -37,8 +37,8 @@ async function newPage(opts: { width?: number; height?: number; httpCredentials?
   return page;
 }
 
-async function logIn(page: Page, username: string, password: string): Promise<void> {
-  await page.goto(`${gw.url}/ssh`);
+async function logIn(page: Page, username: string, password: string, baseUrl = gw.url): Promise<void> {
+  await page.goto(`${baseUrl}/ssh`);
   await page.fill('input[name="host"]', sshd.host);
   await page.fill('input[name="port"]', String(sshd.port));
   await page.fill('input[name="username"]', username);
@@ -159,12 +159,7 @@ describe('the browser terminal', () => {
     const own = await startGateway();
     try {
       const page = await newPage();
-      await page.goto(`${own.url}/ssh`);
-      await page.fill('input[name="host"]', sshd.host);
-      await page.fill('input[name="port"]', String(sshd.port));
-      await page.fill('input[name="username"]', sshd.users.password.username);
-      await page.fill('input[name="password"]', sshd.users.password.password);
-      await page.click('#login-form button[type="submit"]');
+      await logIn(page, sshd.users.password.username, sshd.users.password.password, own.url);
       await page.waitForSelector('#status[data-state="connected"]');
       const drained = own.gateway.drain(3000);
       await page.waitForSelector('#notice:not([hidden])');
