@@ -12,10 +12,10 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import session, { type Session, type SessionData, type Store } from 'express-session';
 import type { Config } from './config.js';
 import { GrantSealer } from './core/credentialGrant.js';
-import { drainSessions } from './drain.js';
-import { createRedisServices } from './redis/redisServices.js';
 import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js';
+import { drainSessions } from './drain.js';
 import { PageRenderer } from './http/page.js';
+import { createRedisServices } from './redis/redisServices.js';
 import { errorInfo } from '../shared/errors.js';
 import { createRoutes, sendError } from './http/routes.js';
 import { securityHeaders } from './http/securityHeaders.js';
@@ -74,26 +74,26 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', path: config.basePath },
   });
   // A store failure (Redis down) is a clear 503 for HTTP logins...
-  // express-session may call back a second time, from its res.end hook when the final
-  // save fails, after the response went out: only the first call counts.
-  const sessionOr503: RequestHandler = (req, res, next) => {
-    let first = true;
-    sessionMiddleware(req, res, (err?: unknown) => {
-      if (!first) return;
-      first = false;
-      if (!err) return next();
-      log.warn('session store unavailable', { code: 'SERVICE_UNAVAILABLE', err });
-      if (!res.headersSent) sendError(res, 503, 'SERVICE_UNAVAILABLE');
-    });
-  };
+  const sessionOr503: RequestHandler = (req, res, next) =>
+    sessionMiddleware(
+      req,
+      res,
+      firstCallOnly((err?: unknown) => {
+        if (!err) return next();
+        log.warn('session store unavailable', { code: 'SERVICE_UNAVAILABLE', err });
+        if (!res.headersSent) sendError(res, 503, 'SERVICE_UNAVAILABLE');
+      }),
+    );
   // ...and no obstacle for sockets: form logins do not need the session at all.
-  const sessionIfAvailable: RequestHandler = (req, res, next) => {
-    let first = true;
-    sessionMiddleware(req, res, () => {
-      if (first) next();
-      first = false;
-    });
-  };
+  const sessionIfAvailable: RequestHandler = (req, res, next) =>
+    sessionMiddleware(
+      req,
+      res,
+      firstCallOnly((err?: unknown) => {
+        if (err) log.warn('session store unavailable at socket handshake', { code: 'SERVICE_UNAVAILABLE', err });
+        next();
+      }),
+    );
   const sealer = new GrantSealer(secret);
   const knownHosts = deps.knownHosts ?? redis?.knownHosts ?? new MemoryKnownHosts();
   const ready = () => accepting && (redis?.isReady() ?? true);
@@ -191,6 +191,19 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     httpServer.closeAllConnections();
     await redis?.close();
   }
+}
+
+/**
+ * express-session may call back a second time, from its res.end hook when the final
+ * save fails after the response went out: only the first call counts.
+ */
+function firstCallOnly<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  let called = false;
+  return (...args) => {
+    if (called) return;
+    called = true;
+    fn(...args);
+  };
 }
 
 /**

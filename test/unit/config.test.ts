@@ -33,6 +33,12 @@ describe('config', () => {
     expect(c.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
   });
 
+  it('refuses to start without a shared secret when more than one process may serve a user', () => {
+    expect(() => parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(ConfigError);
+    expect(() => parseConfig({ NODE_APP_INSTANCE: '1' })).toThrow(/SESSION_SECRET/);
+    expect(parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379', SESSION_SECRET: 'x'.repeat(32) }).redisUrl).toBe('redis://127.0.0.1:6379');
+  });
+
   it('parses trust proxy forms', () => {
     expect(parseConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
     expect(parseConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');
