@@ -5,11 +5,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
+import { hostname } from 'node:os';
+import { pid } from 'node:process';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import session, { type Session, type SessionData, type Store } from 'express-session';
+import proxyaddr from 'proxy-addr';
+import type { NodeIdentity } from '../shared/admin.js';
+import { createClusterControl, type ClusterControl } from './cluster/clusterControl.js';
+import { createAdminRoutes } from './http/adminRoutes.js';
 import type { Config } from './config.js';
 import { GrantSealer } from './core/credentialGrant.js';
 import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js';
@@ -41,6 +47,9 @@ export interface Gateway {
   httpServer: HttpServer;
   io: GatewayIo;
   registry: SessionRegistry;
+  /** Cluster-wide session list, terminate and notices (what the admin endpoint uses). */
+  control: ClusterControl;
+  node: NodeIdentity;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /**
@@ -98,22 +107,46 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const knownHosts = deps.knownHosts ?? redis?.knownHosts ?? new MemoryKnownHosts();
   const ready = () => accepting && (redis?.isReady() ?? true);
   const registry = new SessionRegistry();
+  const node: NodeIdentity = { host: config.nodeName ?? hostname(), instance: config.instance ?? null, pid };
   let accepting = true;
   let closed: Promise<void> | undefined;
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
+  const trustProxy = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
+  // The Socket.IO server attaches first, so it sees its own path before express does.
+  const httpServer = createServer(app);
+  const io = createSocketServer(httpServer, {
+    basePath: config.basePath,
+    allowedOrigins: config.allowedOrigins,
+    session: sessionIfAvailable,
+    log,
+    ...(redis && { adapter: redis.adapter }),
+  });
+  const control = createClusterControl(io, registry, node, redis !== undefined, log);
+  io.on('connection', (socket: GatewaySocket) =>
+    attachTerminal(socket, {
+      log,
+      registry,
+      accepting: () => accepting,
+      clientAddress: (s) => proxyaddr(s.request, trustProxy),
+      createSession: (sink) => new SshSession({ config, log, knownHosts, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
+      takeGrant: (s) => takeGrant(s, sealer),
+    }),
+  );
+
   app.use(securityHeaders);
   // Liveness: the process answers. Readiness: it wants new sessions.
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', version, sessions: registry.size });
+    res.json({ status: 'ok', version, sessions: registry.size, node });
   });
   app.get('/readyz', (_req, res) => {
     if (ready()) res.json({ status: 'ready', version });
     else if (!accepting) res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
     else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });
+  app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log }));
   app.use(
     config.basePath,
     createRoutes({
@@ -134,22 +167,12 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   };
   app.use(onError);
 
-  const httpServer = createServer(app);
-  const io = createSocketServer(httpServer, { basePath: config.basePath, allowedOrigins: config.allowedOrigins, session: sessionIfAvailable, log });
-  io.on('connection', (socket: GatewaySocket) =>
-    attachTerminal(socket, {
-      log,
-      registry,
-      accepting: () => accepting,
-      createSession: (sink) => new SshSession({ config, log, knownHosts, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
-      takeGrant: (s) => takeGrant(s, sealer),
-    }),
-  );
-
   return {
     httpServer,
     io,
     registry,
+    control,
+    node,
     listen: async () => {
       await redis?.connect();
       return new Promise((resolve, reject) => {

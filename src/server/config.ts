@@ -46,6 +46,9 @@ const schema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be redis://… or rediss://…' }).optional(),
   /** Set by PM2 for each cluster instance; its presence means "more than one process". */
   NODE_APP_INSTANCE: z.string().optional(),
+  /** Names this gateway host in the session registry and logs (default: the host name). */
+  GATEWAY_NODE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+  ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -73,6 +76,11 @@ export interface Config {
   redisUrl: string | undefined;
   /** How long live sessions may continue after SIGINT/SIGTERM/`shutdown`. */
   drainTimeoutMs: number;
+  /** PM2's instance number, when run by PM2. */
+  instance: string | undefined;
+  nodeName: string | undefined;
+  /** Bearer token for `<base>/admin/*`; undefined disables those endpoints. */
+  adminToken: string | undefined;
   logLevel: LogLevel;
 }
 
@@ -124,6 +132,9 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     grantTtlMs: v.GRANT_TTL_SECONDS * 1000,
     drainTimeoutMs: v.DRAIN_TIMEOUT_SECONDS * 1000,
     redisUrl: v.REDIS_URL,
+    instance: v.NODE_APP_INSTANCE,
+    nodeName: v.GATEWAY_NODE_NAME,
+    adminToken: v.ADMIN_TOKEN,
     logLevel: v.LOG_LEVEL,
   });
 }

@@ -19,10 +19,19 @@ async function main(): Promise<void> {
     process.stderr.write(`${err instanceof ConfigError ? err.message : `cannot read configuration: ${(err as Error).message}`}\n`);
     process.exit(2);
   }
-  const log = createLogger(config.logLevel);
+  // Under PM2 every line says which instance (and which process of it, across reloads) wrote it.
+  const log = createLogger(config.logLevel, undefined, config.instance === undefined ? {} : { instance: config.instance, pid: process.pid });
   const gateway = createGateway(config, { log });
-  const port = await gateway.listen();
+  let port: number;
+  try {
+    port = await gateway.listen();
+  } catch (err) {
+    log.error('cannot start', { err });
+    process.exit(1);
+  }
   log.info('gateway listening', { url: `http://${config.listenHost === '0.0.0.0' ? 'localhost' : config.listenHost}:${port}${config.basePath}` });
+  // PM2 `wait_ready`: only now (port bound, Redis connected) may the old worker go.
+  process.send?.('ready');
 
   // PM2 reload sends SIGINT, `pm2 stop` the `shutdown` message, docker/systemd SIGTERM.
   // The first asks for a drain; a second one stops at once.

@@ -23,6 +23,7 @@ export const ERRORS = {
   SESSION_ACTIVE: { retryable: false, message: 'A session is already running on this connection.' },
   SERVICE_UNAVAILABLE: { retryable: true, message: 'The gateway cannot reach its session store right now; try again shortly.' },
   SHUTTING_DOWN: { retryable: true, message: 'The gateway is restarting; reconnect to continue.' },
+  ADMIN_TERMINATED: { retryable: true, message: 'An administrator ended this session.' },
   INTERNAL: { retryable: true, message: 'Unexpected gateway error.' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;
 

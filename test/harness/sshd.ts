@@ -9,8 +9,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from './ports.js';
-import { killTree, startWatchdog, waitForExit } from './sshd/procs.js';
+import { freePort } from '../../src/tools/ports.js';
+import { killTree, startWatchdog, waitForExit } from '../../src/tools/procs.js';
 import { ensureSystemSetup, PAM_SERVICE, TEST_ACCOUNTS } from './sshd/system.js';
 
 const run = promisify(execFile);

@@ -14,6 +14,8 @@ export interface ClientOptions {
   transport?: 'websocket' | 'polling' | 'default';
   cookie?: string;
   origin?: string;
+  /** More request headers (sent on polling requests and the WebSocket upgrade). */
+  headers?: Record<string, string>;
   autoAck?: boolean;
   /** Keep every output chunk (for `text`); off for floods, where only the window is scanned. */
   record?: boolean;
@@ -33,6 +35,8 @@ export class TerminalClient {
   acked = 0;
   ended: ErrorInfo | undefined;
   connectError: Error | undefined;
+  /** Why the socket went away, if it did (e.g. "transport close" when the worker died). */
+  disconnectReason: string | undefined;
   autoAck: boolean;
   #waiters = new Set<() => void>();
   #decoder = new StringDecoder('utf8');
@@ -43,7 +47,7 @@ export class TerminalClient {
   constructor(url: string, opts: ClientOptions = {}) {
     this.autoAck = opts.autoAck ?? true;
     this.#record = opts.record ?? true;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...opts.headers };
     if (opts.cookie) headers.cookie = opts.cookie;
     if (opts.origin) headers.origin = opts.origin;
     const transports = opts.transport === 'polling' ? ['polling'] : opts.transport === 'default' ? ['polling', 'websocket'] : ['websocket'];
@@ -62,7 +66,7 @@ export class TerminalClient {
       });
       if (this.autoAck) this.ackPending();
     });
-    this.socket.on('disconnect', () => this.#push(() => undefined));
+    this.socket.on('disconnect', (reason) => this.#push(() => (this.disconnectReason = reason)));
     this.socket.on('connect', () => this.#push(() => undefined));
     this.socket.on('connect_error', (err) => this.#push(() => (this.connectError = err)));
   }

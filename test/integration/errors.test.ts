@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryKnownHosts } from '../../src/server/core/hostKeyPolicy.js';
 import type { ErrorInfo } from '../../src/shared/errors.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
-import { freePort } from '../harness/ports.js';
+import { freePort } from '../../src/tools/ports.js';
 import { startScriptedServer, type ScriptedServer } from '../harness/scriptedSshServer.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';

@@ -67,6 +67,43 @@ describe('the page', () => {
   });
 });
 
+describe('routing cookie and admin endpoint', () => {
+  it('the page sets the routing cookie NGINX hashes on, once, before any socket exists', async () => {
+    const first = await fetch(`${gw.url}/ssh/`);
+    const set = first.headers.getSetCookie().find((c) => c.startsWith('webssh_route='));
+    expect(set).toMatch(/^webssh_route=[A-Za-z0-9_-]{16}; Path=\/ssh; HttpOnly; SameSite=Lax$/);
+    const again = await fetch(`${gw.url}/ssh/`, { headers: { cookie: set!.split(';')[0]! } });
+    expect(again.headers.getSetCookie()).toEqual([]);
+  });
+
+  it('has no admin endpoint unless ADMIN_TOKEN is configured', async () => {
+    const res = await fetch(`${gw.url}/ssh/admin/sessions`, { headers: { authorization: 'Bearer whatever' } });
+    expect(res.status).toBe(404);
+  });
+
+  it('with a token: 401 without it, validated input, and lists sessions in single-process mode', async () => {
+    const token = 'admin-token-that-is-long-enough-0123456789';
+    const g = await startGateway({ ADMIN_TOKEN: token });
+    try {
+      const call = (method: string, path: string, auth: string | undefined, body?: unknown) =>
+        fetch(`${g.url}/ssh/admin${path}`, {
+          method,
+          headers: { ...(auth && { authorization: auth }), 'content-type': 'application/json' },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        });
+      expect((await call('GET', '/sessions', undefined)).status).toBe(401);
+      expect((await call('GET', '/sessions', `Bearer ${token}x`)).status).toBe(401);
+      expect(await (await call('GET', '/sessions', `Bearer ${token}`)).json()).toEqual({ sessions: [], nodes: 1, incomplete: false });
+      expect((await call('POST', '/notice', `Bearer ${token}`, { message: '' })).status).toBe(400);
+      expect((await call('POST', '/notice', `Bearer ${token}`, { message: 'x'.repeat(501) })).status).toBe(400);
+      expect((await call('DELETE', '/sessions/not-a-uuid', `Bearer ${token}`)).status).toBe(400);
+      expect(g.logs.join('\n')).not.toContain(token);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe('credential handover', () => {
   it('GET /ssh/host/:host without credentials asks for Basic auth', async () => {
     const res = await fetch(`${gw.url}/ssh/host/${sshd.host}?port=${sshd.port}`);
@@ -81,7 +118,7 @@ describe('credential handover', () => {
     expect(res.status).toBe(200);
     expect(pageConfig(await res.text())).toMatchObject({ mode: 'grant', reloadReconnects: true, prefill: { host: sshd.host, port: sshd.port, username } });
     const cookie = cookieOf(res);
-    expect(cookie).toMatch(/^webssh_sid=/);
+    expect(cookie).toMatch(/(^|; )webssh_sid=/);
     expect(res.headers.get('set-cookie')).toMatch(/HttpOnly/i);
     const stored = JSON.stringify(await new Promise((r) => gw.store.all((_e, all) => r(all))));
     expect(stored).toContain('"grant"');

@@ -5,7 +5,7 @@
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
-import { startRedis, type TestRedis } from '../harness/redis.js';
+import { startRedis, type TestRedis } from '../../src/tools/redisServer.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
 

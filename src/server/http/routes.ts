@@ -12,6 +12,7 @@ import type { GrantSealer, SealedGrant } from '../core/credentialGrant.js';
 import type { Logger } from '../log.js';
 import { parseBasicAuth } from './basicAuth.js';
 import { relativeRoot, type PageRenderer } from './page.js';
+import { ensureRouteCookie } from './routeCookie.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -62,6 +63,7 @@ export function createRoutes(deps: RouteDeps): Router {
 
   const renderPage = (req: Request, res: Response, mode: 'form' | 'grant', prefill: Partial<Credentials>, reloadReconnects = false) => {
     const root = relativeRoot(deps.basePath, new URL(req.originalUrl, 'http://x').pathname);
+    ensureRouteCookie(req, res, deps.basePath);
     const safe = { ...(prefill.host && { host: prefill.host }), ...(prefill.port && { port: prefill.port }), ...(prefill.username && { username: prefill.username }) };
     res.type('html').send(deps.page.render(root, { mode, prefill: safe, reloadReconnects }));
   };

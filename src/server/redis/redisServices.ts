@@ -4,8 +4,10 @@
  * host agrees. Commands fail fast while Redis is down (no offline queue): a login
  * then gets a clear 503 instead of hanging, and live terminals never touch Redis.
  */
+import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
+import type { ServerOptions } from 'socket.io';
 import type { KnownHostsStore } from '../core/hostKeyPolicy.js';
 import type { Logger } from '../log.js';
 
@@ -14,6 +16,8 @@ export const KEY_PREFIX = 'webssh:';
 export interface RedisServices {
   sessionStore: RedisStore;
   knownHosts: KnownHostsStore;
+  /** Socket.IO adapter joining every gateway process that shares this Redis. */
+  adapter: ServerOptions['adapter'];
   isReady(): boolean;
   connect(): Promise<void>;
   close(): Promise<void>;
@@ -38,6 +42,11 @@ export function createRedisServices(url: string, log: Logger): RedisServices {
     }
   });
   client.on('ready', () => log.info('redis ready'));
+  // The adapter gets its own client (it duplicates it for its blocking XREAD and
+  // pub/sub) *with* the offline queue: its read loop retries at once on failure, so
+  // fail-fast commands would spin a core for as long as Redis is down.
+  const adapterClient = client.duplicate({ disableOfflineQueue: false });
+  adapterClient.on('error', () => undefined); // already reported through `client`
 
   const knownHostsKey = `${KEY_PREFIX}known_hosts`;
   return {
@@ -48,13 +57,18 @@ export function createRedisServices(url: string, log: Logger): RedisServices {
         return (await client.hGet(knownHostsKey, hostPort)) ?? fingerprint;
       },
     },
+    adapter: createAdapter(adapterClient, { streamName: `${KEY_PREFIX}socket.io`, channelPrefix: `${KEY_PREFIX}socket.io` }),
     isReady: () => client.isReady,
     connect: async () => {
-      await client.connect();
+      await Promise.all([client.connect(), adapterClient.connect()]);
     },
     close: async () => {
-      if (client.isOpen) await client.close();
-      else client.destroy();
+      await Promise.all(
+        [client, adapterClient].map(async (c) => {
+          if (c.isOpen) await c.close();
+          else c.destroy();
+        }),
+      );
     },
   };
 }

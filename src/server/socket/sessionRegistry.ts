@@ -1,16 +1,24 @@
 /**
- * The terminal sessions this process runs, so shutdown (and operators) can reach them.
+ * The terminal sessions this process runs, so shutdown and operators can reach them.
+ * The cluster-wide view is built from every process's `summaries()` (see
+ * cluster/clusterControl.ts).
  */
 import { EventEmitter } from 'node:events';
+import type { NodeIdentity, SessionSummary } from '../../shared/admin.js';
 import type { ErrorCode } from '../../shared/errors.js';
 import type { SshSession } from '../ssh/sshSession.js';
 
+export interface SessionMeta {
+  /** The browser's address (after trusted proxies). */
+  client: string;
+}
+
 /** Emits `change` after every add or delete. */
 export class SessionRegistry extends EventEmitter<{ change: [] }> {
-  readonly #sessions = new Set<SshSession>();
+  readonly #sessions = new Map<SshSession, SessionMeta>();
 
-  add(session: SshSession): void {
-    this.#sessions.add(session);
+  add(session: SshSession, meta: SessionMeta): void {
+    this.#sessions.set(session, meta);
     this.emit('change');
   }
 
@@ -23,10 +31,26 @@ export class SessionRegistry extends EventEmitter<{ change: [] }> {
   }
 
   list(): SshSession[] {
-    return [...this.#sessions];
+    return [...this.#sessions.keys()];
+  }
+
+  find(id: string): SshSession | undefined {
+    return this.list().find((s) => s.id === id);
+  }
+
+  summaries(node: NodeIdentity): SessionSummary[] {
+    return [...this.#sessions].map(([s, meta]) => ({
+      id: s.id,
+      node,
+      client: meta.client,
+      target: s.target ?? null,
+      startedAt: new Date(s.startedAt).toISOString(),
+      bytesIn: s.bytesIn,
+      bytesOut: s.flow.totals.sent,
+    }));
   }
 
   endAll(code: ErrorCode): void {
-    for (const s of this.#sessions) s.end(code);
+    for (const s of this.#sessions.keys()) s.end(code);
   }
 }

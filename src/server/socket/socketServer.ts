@@ -4,20 +4,28 @@
  */
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
-import { Server } from 'socket.io';
+import { Server, type ServerOptions } from 'socket.io';
+import type { SessionSummary } from '../../shared/admin.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
 import { LIMITS } from '../../shared/limits.js';
 import { originAllowed } from '../core/originPolicy.js';
 import type { Logger } from '../log.js';
 
-export type GatewayIo = Server<ClientToServerEvents, ServerToClientEvents>;
+/** Between gateway processes, through the adapter (see cluster/clusterControl.ts). */
+export interface InterServerEvents {
+  'sessions:list': (reply: (sessions: SessionSummary[]) => void) => void;
+  'sessions:terminate': (id: string, reply: (found: boolean) => void) => void;
+}
+
+export type GatewayIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;
 
 export function createSocketServer(
   httpServer: HttpServer,
-  opts: { basePath: string; allowedOrigins: readonly string[]; session: RequestHandler; log: Logger },
+  opts: { basePath: string; allowedOrigins: readonly string[]; session: RequestHandler; log: Logger; adapter?: ServerOptions['adapter'] },
 ): GatewayIo {
   const io: GatewayIo = new Server(httpServer, {
     path: `${opts.basePath}/socket.io`,
+    ...(opts.adapter && { adapter: opts.adapter }),
     serveClient: false,
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     allowRequest: (req, callback) => {

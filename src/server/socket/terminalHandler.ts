@@ -10,6 +10,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/pr
 import { ackSchema, inputSchema, kbdAnswersSchema, sizeSchema, startSchema, type Credentials, type StartCommand } from '../../shared/schemas.js';
 import type { Logger } from '../log.js';
 import type { SessionSink, SshSession } from '../ssh/sshSession.js';
+import { TERMINALS_ROOM } from '../cluster/clusterControl.js';
 import type { SessionRegistry } from './sessionRegistry.js';
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -20,6 +21,8 @@ export interface TerminalContext {
   /** False while draining: no new sessions on this process. */
   accepting(): boolean;
   createSession(sink: SessionSink): SshSession;
+  /** The browser's address, trusting only the configured proxy hops. */
+  clientAddress(socket: GatewaySocket): string;
   /** Takes (and deletes) the credential grant in the socket's HTTP session. */
   takeGrant(socket: GatewaySocket): Promise<Credentials | undefined>;
 }
@@ -65,11 +68,15 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
       kbdPrompt: (msg) => socket.emit('kbdPrompt', msg),
       ended: (info) => {
         ctx.registry.delete(current);
+        void socket.leave(TERMINALS_ROOM);
         socket.emit('ended', info);
       },
     });
     session = current;
-    ctx.registry.add(current);
+    const client = ctx.clientAddress(socket);
+    ctx.registry.add(current, { client });
+    void socket.join(TERMINALS_ROOM);
+    log.info('terminal starting', { session: current.id, client });
     await current.start(creds, cmd.size);
   });
   handle('input', inputSchema, (data) => session?.write(data));

@@ -22,3 +22,24 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** `count` consecutive ports that were all free a moment ago (PM2 workers take PORT, PORT+1, …). */
+export async function freePortRange(count: number, host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort(host);
+    if (base + count > 65535) continue;
+    let ok = true;
+    for (let p = base + 1; ok && p < base + count; p++) ok = await portFree(p, host);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}

@@ -1,6 +1,7 @@
 /**
- * A real redis-server on a free loopback port, in a temp dir, stopped by PID. `stop()`
- * and `start()` again on the same port simulate an outage and a recovery.
+ * A real redis-server on a loopback port (free unless given), in a temp dir, stopped by
+ * PID. Used by `npm run stack` and the tests; `stop()` and `start()` again on the same
+ * port simulate an outage and a recovery.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 
-export interface TestRedis {
+export interface RedisServer {
   port: number;
   url: string;
   start(): Promise<void>;
@@ -20,9 +21,11 @@ export interface TestRedis {
 const live = new Set<ChildProcess>();
 process.once('exit', () => live.forEach((p) => p.kill('SIGKILL')));
 
-export async function startRedis(): Promise<TestRedis> {
+export type TestRedis = RedisServer;
+
+export async function startRedis(opts: { port?: number } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'webssh-redis-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   let proc: ChildProcess | undefined;
 
   const start = async () => {

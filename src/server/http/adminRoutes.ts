@@ -1,0 +1,55 @@
+/**
+ * Operator endpoints under `<base>/admin`, for the whole cluster: list sessions, end one,
+ * send a notice to every open terminal. A bearer token (ADMIN_TOKEN) guards them; with
+ * no token configured they do not exist (404), so nothing is open by default.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type RequestHandler, type Router } from 'express';
+import { z } from 'zod';
+import type { ClusterControl } from '../cluster/clusterControl.js';
+import type { Logger } from '../log.js';
+import { sendError } from './routes.js';
+
+export const noticeSchema = z.object({ message: z.string().trim().min(1).max(500) }).strict();
+const idSchema = z.uuid();
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Constant-time comparison of the presented bearer token with the configured one. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
+  return presented !== undefined && timingSafeEqual(digest(presented), digest(token));
+}
+
+export function createAdminRoutes(deps: { token: string | undefined; control: ClusterControl; log: Logger }): Router {
+  const router = express.Router();
+  const { token, control, log } = deps;
+  const authorize: RequestHandler = (req, res, next) => {
+    if (!token) return sendError(res, 404, 'INVALID_REQUEST', 'not found');
+    res.setHeader('Cache-Control', 'no-store');
+    if (bearerMatches(req.headers.authorization, token)) return next();
+    log.warn('admin request refused', { code: 'AUTH_REQUIRED', ip: req.ip });
+    res.setHeader('WWW-Authenticate', 'Bearer realm="WebSSH admin"');
+    sendError(res, 401, 'AUTH_REQUIRED');
+  };
+  router.use(authorize, express.json({ limit: '4kb' }));
+
+  router.get('/sessions', async (_req, res) => {
+    res.json(await control.list());
+  });
+
+  router.delete('/sessions/:id', async (req, res) => {
+    const id = idSchema.safeParse(req.params.id);
+    if (!id.success) return sendError(res, 400, 'INVALID_REQUEST', 'session id must be a UUID');
+    if (await control.terminate(id.data)) res.status(204).end();
+    else sendError(res, 404, 'INVALID_REQUEST', 'no such session');
+  });
+
+  router.post('/notice', (req, res) => {
+    const body = noticeSchema.safeParse(req.body);
+    if (!body.success) return sendError(res, 400, 'INVALID_REQUEST', 'body must be {"message": "1-500 characters"}');
+    control.broadcast(body.data.message);
+    res.status(202).json({ sent: true });
+  });
+  return router;
+}

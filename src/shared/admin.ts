@@ -1,0 +1,32 @@
+/**
+ * What the admin endpoint reports about a terminal session, wherever in the cluster it
+ * runs. Plain JSON: it travels between workers through the Socket.IO adapter.
+ */
+export interface SessionSummary {
+  id: string;
+  /** Which gateway process runs it: host name, PM2 instance (if any) and pid. */
+  node: NodeIdentity;
+  /** The browser's address as NGINX forwarded it (trusted hops only). */
+  client: string;
+  target: { username: string; host: string; port: number } | null;
+  /** ISO 8601. */
+  startedAt: string;
+  /** Keystrokes and pastes sent to SSH. */
+  bytesIn: number;
+  /** Terminal output sent to the browser. */
+  bytesOut: number;
+}
+
+export interface NodeIdentity {
+  host: string;
+  instance: string | null;
+  pid: number;
+}
+
+export interface SessionListing {
+  sessions: SessionSummary[];
+  /** Gateway processes that answered, this one included. */
+  nodes: number;
+  /** True when some process did not answer in time (e.g. killed a moment ago). */
+  incomplete: boolean;
+}

@@ -1,0 +1,148 @@
+/**
+ * Runs the real nginx with the repo's config (nginx/), rendered into a temp dir, in the
+ * foreground as our child, stopped by PID. TLS uses the given certificate or a
+ * self-signed one made with openssl. Used by `npm run stack` and the tests.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitForExit } from './procs.js';
+import { waitForHttp } from './waitForHttp.js';
+
+export const NGINX_DIR = fileURLToPath(new URL('../../nginx', import.meta.url));
+
+export interface NginxOptions {
+  /** `host:port` of every gateway worker, on every host. */
+  upstreams: string[];
+  httpPort: number;
+  httpsPort: number;
+  tls?: { cert: string; key: string };
+  listenHost?: string;
+}
+
+export interface NginxServer {
+  url: string;
+  httpsUrl: string;
+  dir: string;
+  pid: number;
+  /** Rewrites the upstream list and reloads nginx (SIGHUP), e.g. after scaling. */
+  setUpstreams(upstreams: string[]): Promise<void>;
+  errorLog(): string;
+  close(): Promise<void>;
+}
+
+/** Fills the template's ${…} placeholders; an unknown one is an error, not an empty string. */
+export function renderTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\$\{([A-Z_]+)\}/g, (_m, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`nginx template: no value for \${${name}}`);
+    return v;
+  });
+}
+
+export function upstreamLines(upstreams: string[]): string {
+  // A worker that refuses a connection sits out 5 s; its browsers go to the next one.
+  return upstreams.map((u) => `server ${u} max_fails=1 fail_timeout=5s;`).join('\n    ');
+}
+
+export function selfSignedCertificate(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'tls-cert.pem');
+  const key = join(dir, 'tls-key.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
+}
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => live.forEach((p) => p.kill('SIGKILL')));
+
+export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'webssh-nginx-'));
+  const snippets = join(dir, 'conf');
+  cpSync(NGINX_DIR, snippets, { recursive: true });
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  // As root, nginx workers run as nobody and must be able to write request bodies here.
+  if (process.getuid?.() === 0) chownSync(tmp, 65534, 65534);
+  const tls = opts.tls ?? selfSignedCertificate(dir);
+  const host = opts.listenHost ?? '127.0.0.1';
+  const write = (upstreams: string[]) => {
+    writeFileSync(
+      join(snippets, 'webssh.conf'),
+      renderTemplate(readFileSync(join(NGINX_DIR, 'webssh.conf.template'), 'utf8'), {
+        WEBSSH_UPSTREAMS: upstreamLines(upstreams),
+        HTTP_PORT: `${host}:${opts.httpPort}`,
+        HTTPS_PORT: `${host}:${opts.httpsPort}`,
+        TLS_CERT: tls.cert,
+        TLS_KEY: tls.key,
+        WEBSSH_NGINX_DIR: snippets,
+      }),
+    );
+  };
+  write(opts.upstreams);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    [
+      'worker_processes 1;',
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log warn;`,
+      'events { worker_connections 4096; }',
+      'http {',
+      '  default_type application/octet-stream;',
+      `  access_log ${dir}/access.log;`,
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${tmp}/${t};`),
+      `  include ${snippets}/webssh.conf;`,
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const check = () => {
+    try {
+      execFileSync('nginx', ['-t', '-q', '-p', dir, '-e', `${dir}/error.log`, '-c', conf], { stdio: 'pipe' });
+    } catch (err) {
+      throw new Error(`nginx rejected the configuration: ${String((err as { stderr?: Buffer }).stderr)}`, { cause: err });
+    }
+  };
+  check();
+  const child = spawn('nginx', ['-p', dir, '-e', `${dir}/error.log`, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
+  live.add(child);
+  const url = `http://${host}:${opts.httpPort}`;
+  const errorLog = () => {
+    try {
+      return readFileSync(join(dir, 'error.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  await waitForHttp(`${url}/nginx-health`, 10_000, () => child.exitCode === null).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw new Error(`nginx did not start: ${(err as Error).message}\n${errorLog()}`, { cause: err });
+  });
+  return {
+    url,
+    httpsUrl: `https://${host}:${opts.httpsPort}`,
+    dir,
+    pid: child.pid!,
+    errorLog,
+    setUpstreams: async (upstreams) => {
+      write(upstreams);
+      check();
+      child.kill('SIGHUP');
+      await waitForHttp(`${url}/nginx-health`, 10_000);
+    },
+    close: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        if (!(await waitForExit(child, 10_000))) child.kill('SIGKILL');
+      }
+      live.delete(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The production shape for real: NGINX in front of a 2-worker PM2 cluster (one port per
+ * worker), sessions and the Socket.IO adapter on Redis, OpenSSH behind. Every process is
+ * started here and stopped by PID.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from '../../src/tools/stack.js';
+import { admin, echo, listSessions, openShell, postLogin, routeCookie } from '../harness/cluster.js';
+import { startSshd, type TestSshd } from '../harness/sshd.js';
+import { TerminalClient } from '../harness/terminalClient.js';
+
+let stack: Stack;
+let sshd: TestSshd;
+const open: TerminalClient[] = [];
+const worker = (i: number) => `http://127.0.0.1:${stack.workerPorts[i]}`;
+const track = <T extends TerminalClient>(c: T) => (open.push(c), c);
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  stack = await startStack({ instances: 2, env: { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'info' } });
+}, 120_000);
+
+afterAll(async () => {
+  open.forEach((c) => c.close());
+  await stack?.stop();
+  await sshd?.close();
+}, 120_000);
+
+describe('through NGINX', () => {
+  it.each(['websocket', 'polling', 'default'] as const)('50 connects with %s transport all succeed', async (transport) => {
+    let ok = 0;
+    const failures: string[] = [];
+    // 10 at a time: each loads the page (new routing cookie), connects, and gets an
+    // answer to a message (a malformed resize), which needs both directions to work.
+    for (let batch = 0; batch < 5; batch++) {
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const c = new TerminalClient(stack.url, { transport, cookie: await routeCookie(stack.url) });
+          try {
+            c.socket.emit('resize', { cols: -1, rows: 0 });
+            const problem = await c.waitForProblem(1, 10_000);
+            if (problem.code === 'INVALID_REQUEST') ok++;
+          } catch (err) {
+            failures.push(`${(err as Error).message} connectError=${String(c.connectError)}`);
+          } finally {
+            c.close();
+          }
+        }),
+      );
+    }
+    expect(failures).toEqual([]);
+    expect(ok).toBe(50);
+  });
+
+  it('spreads browsers over both workers, and the registry sees all of them from either worker', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 30 && seen.size < 2; i++) {
+      track(await openShell(stack.url, sshd));
+      const listing = await listSessions(stack.url, stack.adminToken);
+      listing.sessions.forEach((s) => seen.add(String(s.node.instance)));
+    }
+    expect([...seen].sort()).toEqual(['0', '1']);
+    const a = await listSessions(worker(0), stack.adminToken);
+    const b = await listSessions(worker(1), stack.adminToken);
+    expect(a.nodes).toBe(2);
+    expect(a.incomplete).toBe(false);
+    expect(a.sessions.map((s) => s.id).sort()).toEqual(b.sessions.map((s) => s.id).sort());
+    const one = a.sessions[0]!;
+    expect(one.target).toEqual({ username: sshd.users.password.username, host: '127.0.0.1', port: sshd.port });
+    // NGINX's address as seen by the worker is loopback; the forwarded client address is
+    // what the registry shows (also loopback here: the test client runs on this machine).
+    expect(one.client).toBe('127.0.0.1');
+    expect(one.bytesOut).toBeGreaterThan(0);
+  });
+
+  it('ignores a client-supplied X-Forwarded-For: the registry shows the address NGINX saw', async () => {
+    const c = track(new TerminalClient(stack.url, { cookie: await routeCookie(stack.url), headers: { 'x-forwarded-for': '203.0.113.9' } }));
+    c.start({ host: '127.0.0.1', port: sshd.port, ...sshd.users.password });
+    await c.waitForState('connected');
+    const listing = await listSessions(stack.url, stack.adminToken);
+    expect(listing.sessions.map((s) => s.client)).not.toContain('203.0.113.9');
+  });
+
+  it('sends the security headers, HSTS over TLS, and answers its own health location', async () => {
+    const page = await fetch(`${stack.url}/ssh/`);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff'); // exactly once: no "nosniff, nosniff"
+    expect(page.headers.get('strict-transport-security')).toBeNull();
+    const health = await fetch(`${stack.url}/nginx-health`);
+    expect(await health.text()).toBe('ok\n');
+    expect(health.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(health.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // TLS with the self-signed certificate the stack generated.
+    const { request } = await import('node:https');
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) =>
+      request(`${stack.httpsUrl}/ssh/`, { rejectUnauthorized: false }, (res) => (res.resume(), resolve(res.headers))).on('error', reject).end(),
+    );
+    expect(headers['strict-transport-security']).toBe('max-age=31536000');
+    expect(String(headers['set-cookie'])).toMatch(/webssh_route=.*Secure/);
+  });
+});
+
+describe('shared sessions', () => {
+  it('honours a login cookie issued by one worker on every other worker', async () => {
+    for (const [from, to] of [
+      [0, 1],
+      [1, 0],
+    ] as const) {
+      const login = await postLogin(worker(from), sshd);
+      expect(login.status).toBe(200);
+      const c = track(new TerminalClient(worker(to), { cookie: login.cookie! }));
+      c.start('grant');
+      await c.waitForState('connected');
+      await echo(c, `cookie-${from}-${to}`);
+    }
+  });
+});
+
+describe('admin across workers', () => {
+  it('broadcasts a notice to terminals on every worker and terminates a session on another worker', async () => {
+    const a = track(await openShell(worker(0), sshd));
+    const b = track(await openShell(worker(1), sshd));
+    const unauthorized = await admin(worker(0), 'not-the-token', 'POST', '/notice', { message: 'x' });
+    expect(unauthorized.status).toBe(401);
+
+    const res = await admin(worker(1), stack.adminToken, 'POST', '/notice', { message: 'maintenance at 22:00' });
+    expect(res.status).toBe(202);
+    for (const c of [a, b]) await c.waitFor('broadcast notice', () => c.notices.find((n) => n.message === 'maintenance at 22:00'));
+
+    const listing = await listSessions(worker(1), stack.adminToken);
+    const onWorker0 = listing.sessions.filter((s) => s.node.instance === '0').map((s) => s.id);
+    expect(onWorker0.length).toBeGreaterThan(0);
+    // Terminate a's session (on worker 0) by asking worker 1.
+    const before = new Set(onWorker0);
+    const del = await admin(worker(1), stack.adminToken, 'DELETE', `/sessions/${[...before].at(-1)}`);
+    expect(del.status).toBe(204);
+    expect((await a.waitForEnd()).code).toBe('ADMIN_TERMINATED');
+    await echo(b, 'still-here');
+    expect((await admin(worker(1), stack.adminToken, 'DELETE', `/sessions/${[...before].at(-1)}`)).status).toBe(404);
+  });
+});
+
+describe('failures', () => {
+  it('kill -9 of a worker ends only its sessions; PM2 restarts it; the other worker never notices', async () => {
+    const victim = track(await openShell(worker(0), sshd));
+    const survivor = track(await openShell(worker(1), sshd));
+    const before = (await stack.pm2.list()).find((p) => p.port === stack.workerPorts[0])!;
+    process.kill(before.pid, 'SIGKILL');
+    await victim.waitFor('disconnect of the killed worker', () => victim.disconnectReason);
+    await echo(survivor, 'unaffected');
+    // PM2 brings the instance back on the same port.
+    await expect
+      .poll(async () => (await stack.pm2.list()).find((p) => p.port === stack.workerPorts[0]), { timeout: 20_000, interval: 200 })
+      .toMatchObject({ status: 'online', restarts: before.restarts + 1 });
+    const again = track(await openShell(worker(0), sshd));
+    await echo(again, 'restarted');
+    // And NGINX serves new page loads throughout.
+    expect((await fetch(`${stack.url}/ssh/`)).status).toBe(200);
+  });
+
+  it('Redis restart: live terminals go on, logins get a fast 503, everything heals', async () => {
+    const live = track(await openShell(stack.url, sshd));
+    await stack.redis.stop();
+    try {
+      const t0 = Date.now();
+      const login = await postLogin(stack.url, sshd);
+      expect(login.status).toBe(503);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect((await fetch(`${worker(0)}/readyz`)).status).toBe(503);
+      await echo(live, 'during-outage');
+    } finally {
+      await stack.redis.start();
+    }
+    await expect.poll(async () => (await fetch(`${worker(1)}/readyz`)).status, { timeout: 15_000, interval: 200 }).toBe(200);
+    await expect.poll(async () => (await postLogin(stack.url, sshd)).status, { timeout: 15_000, interval: 200 }).toBe(200);
+    await echo(live, 'after-outage');
+  });
+});
