@@ -72,7 +72,12 @@ export class App {
     else this.showLogin('Log in again to reconnect.');
   }
 
-  private start(auth: StartRequest['auth']): void {
+  /**
+   * `retryIfDraining`: a worker that began draining between our connect and our `start`
+   * refuses the session before using any credential; one fresh socket then reaches a
+   * worker that is not draining, and the user never sees the refusal.
+   */
+  private start(auth: StartRequest['auth'], retryIfDraining = true): void {
     const { login, status, notice, kbd, view } = this.parts;
     if (this.session) {
       this.session.close();
@@ -88,9 +93,11 @@ export class App {
       ? formatTarget({ username: target.username ?? '', host: target.host, port: Number(target.port ?? 22) })
       : undefined;
     status.set('connecting', `Connecting to ${label ?? 'the SSH server'}…`);
+    let answered = false;
 
     const session: Session = new Session(this.parts.config, this.parts.options, this.term, auth, {
       status: (msg) => {
+        answered = true;
         if (msg.target) this.lastTarget = { ...msg.target };
         status.showStatus(msg, label);
         if (msg.state === 'connected' && !kbd.open) this.term.focus();
@@ -100,6 +107,7 @@ export class App {
       problem: (err) => status.showProblem(typeof err.message === 'string' ? err.message : 'Problem'),
       ended: (info) => {
         if (this.session !== session) return;
+        if (info.code === 'SHUTTING_DOWN' && !answered && retryIfDraining) return this.start(auth, false);
         kbd.cancel();
         notice.hide();
         status.showEnded(info, this.parts.config.mode === 'form' || this.credentials !== undefined);

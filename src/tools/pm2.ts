@@ -45,7 +45,8 @@ export class Pm2 {
   }
 
   async list(): Promise<Pm2Process[]> {
-    const raw = JSON.parse(await this.exec(['jlist'])) as {
+    // The first call also spawns the daemon and says so before the JSON line.
+    const raw = JSON.parse((await this.exec(['jlist'])).trim().split('\n').at(-1) ?? '[]') as {
       name: string;
       pid: number;
       pm2_env: { status: string; restart_time: number; NODE_APP_INSTANCE?: number; PORT?: string | number };

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../src/tools/stack.js';
+import { waitForHttp } from '../../src/tools/waitForHttp.js';
+import { launchBrowser, waitForScreen } from '../harness/browser.js';
 import { admin, echo, listSessions, openShell, postLogin, routeCookie } from '../harness/cluster.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
@@ -158,7 +160,35 @@ describe('failures', () => {
     expect((await fetch(`${stack.url}/ssh/`)).status).toBe(200);
   });
 
+  it('kill -9 under a browser: the page says the connection was lost, and Reconnect works', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.browser.newPage();
+      const before = new Set((await listSessions(stack.url, stack.adminToken)).sessions.map((s) => s.id));
+      await page.goto(`${stack.url}/ssh/`);
+      await page.fill('input[name="host"]', '127.0.0.1');
+      await page.fill('input[name="port"]', String(sshd.port));
+      await page.fill('input[name="username"]', sshd.users.password.username);
+      await page.fill('input[name="password"]', sshd.users.password.password);
+      await page.click('#login-form button[type="submit"]');
+      await page.waitForSelector('#status[data-state="connected"]');
+      const mine = (await listSessions(stack.url, stack.adminToken)).sessions.find((s) => !before.has(s.id))!;
+      process.kill(mine.node.pid, 'SIGKILL');
+      await page.waitForSelector('#status[data-state="ended"]');
+      expect(await page.textContent('#status')).toMatch(/Disconnected from the gateway/);
+      await page.click('#reconnect');
+      await page.waitForSelector('#status[data-state="connected"]', { timeout: 20_000 });
+      await page.click('#terminal');
+      await page.keyboard.type('echo "back=$((5*5))"\n');
+      await waitForScreen(page, /back=25/);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('Redis restart: live terminals go on, logins get a fast 503, everything heals', async () => {
+    // Every worker up first (the tests above killed some; PM2 brings them back).
+    await Promise.all(stack.workerPorts.map((p) => waitForHttp(`http://127.0.0.1:${p}/readyz`, 20_000)));
     const live = track(await openShell(stack.url, sshd));
     await stack.redis.stop();
     try {

@@ -15,12 +15,25 @@ export async function routeCookie(baseUrl: string): Promise<string> {
   return cookie.split(';')[0]!;
 }
 
-/** A logged-in shell with a prompt, reached the way a browser reaches it. */
-export async function openShell(baseUrl: string, sshd: TestSshd, opts: ClientOptions = {}): Promise<TerminalClient> {
+export const shellStats = { retriedAfterDrain: 0 };
+
+/**
+ * A logged-in shell, reached the way a browser reaches it. Like the page (app.ts), it
+ * retries once on a fresh socket when a draining worker refused the start.
+ */
+export async function openShell(baseUrl: string, sshd: TestSshd, opts: ClientOptions = {}, retryIfDraining = true): Promise<TerminalClient> {
   const cookie = opts.cookie ?? (await routeCookie(baseUrl));
   const c = new TerminalClient(baseUrl, { ...opts, cookie });
   c.start({ host: '127.0.0.1', port: sshd.port, ...sshd.users.password });
-  await c.waitForState('connected');
+  const first = await c.waitFor('connected or ended', () => c.statuses.find((s) => s.state === 'connected') ?? c.ended);
+  if ('code' in first) {
+    c.close();
+    if (first.code === 'SHUTTING_DOWN' && c.statuses.length === 0 && retryIfDraining) {
+      shellStats.retriedAfterDrain++;
+      return openShell(baseUrl, sshd, opts, false);
+    }
+    throw new Error(`session ended before connecting: ${first.code} ${first.message}`);
+  }
   return c;
 }
 
