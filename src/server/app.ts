@@ -50,8 +50,13 @@ export interface Gateway {
   /** Cluster-wide session list, terminate and notices (what the admin endpoint uses). */
   control: ClusterControl;
   node: NodeIdentity;
-  /** Starts listening; resolves with the bound port. */
+  /**
+   * Binds the port (resolves with it) and starts connecting to Redis, which may take a
+   * while: until then readiness says 503 and logins get SERVICE_UNAVAILABLE.
+   */
   listen(): Promise<number>;
+  /** Resolves once Redis (if configured) is connected: the moment to tell PM2 `ready`. */
+  ready(): Promise<void>;
   /**
    * Stops accepting (listener closed, readiness 503, new sessions refused), lets live
    * sessions run until they end or `timeoutMs` passes, then closes everything.
@@ -110,6 +115,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const node: NodeIdentity = { host: config.nodeName ?? hostname(), instance: config.instance ?? null, pid };
   let accepting = true;
   let closed: Promise<void> | undefined;
+  let redisConnected: Promise<void> | undefined;
 
   const app = express();
   app.disable('x-powered-by');
@@ -173,8 +179,15 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     registry,
     control,
     node,
-    listen: async () => {
-      await redis?.connect();
+    listen: () => {
+      // Retries until Redis answers (node-redis keeps reconnecting); the port must not
+      // wait for it: page loads, live terminals and a clear 503 beat a refused connection.
+      if (!redisConnected) {
+        redisConnected = redis?.connect() ?? Promise.resolve();
+        redisConnected.catch((err: unknown) => {
+          if (!closed) log.error('redis connection abandoned', { err });
+        });
+      }
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.listenHost, () => {
@@ -183,6 +196,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         });
       });
     },
+    ready: () => redisConnected ?? Promise.reject(new Error('listen() first')),
     drain: async (timeoutMs) => {
       await drainSessions(
         {

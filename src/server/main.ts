@@ -30,8 +30,14 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   log.info('gateway listening', { url: `http://${config.listenHost === '0.0.0.0' ? 'localhost' : config.listenHost}:${port}${config.basePath}` });
-  // PM2 `wait_ready`: only now (port bound, Redis connected) may the old worker go.
-  process.send?.('ready');
+  // PM2 `wait_ready`: only once the port is bound and Redis connected may the old worker go.
+  gateway.ready().then(
+    () => {
+      log.info('ready');
+      process.send?.('ready');
+    },
+    () => undefined, // closed before Redis ever answered; already logged
+  );
 
   // PM2 reload sends SIGINT, `pm2 stop` the `shutdown` message, docker/systemd SIGTERM.
   // The first asks for a drain; a second one stops at once.

@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/tools/ports.js';
+import { startRedis } from '../../src/tools/redisServer.js';
 import { startSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
 
@@ -53,6 +55,31 @@ describe('entry point', () => {
     proc.kill('SIGTERM');
     const [code] = (await once(proc, 'exit')) as [number | null];
     expect(code).toBe(0);
+  });
+
+  it('with Redis down at boot: listens at once (readiness 503), tells PM2 `ready` only when Redis answers', async () => {
+    const redisPort = await freePort();
+    const { proc, out } = start({ PORT: '0', LISTEN_HOST: '127.0.0.1', REDIS_URL: `redis://127.0.0.1:${redisPort}`, SESSION_SECRET: 'x'.repeat(32) });
+    const messages: unknown[] = [];
+    proc.on('message', (m) => messages.push(m));
+    const m = await waitForLine(out, /"url":"http:\/\/127\.0\.0\.1:(\d+)\/ssh"/, proc);
+    const url = `http://127.0.0.1:${m[1]}`;
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${url}/ssh/`)).status).toBe(200); // the page still loads
+    expect(messages).toEqual([]);
+    const redis = await startRedis({ port: redisPort });
+    try {
+      await waitForLine(out, /"msg":"ready"/, proc, 15_000);
+      if (!messages.includes('ready')) await once(proc, 'message'); // IPC and stdout are separate pipes
+      expect(messages).toEqual(['ready']);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      proc.kill('SIGTERM');
+      const [code] = (await once(proc, 'exit')) as [number | null];
+      expect(code).toBe(0);
+    } finally {
+      await redis.close();
+    }
   });
 
   it('refuses to start on bad configuration, listing every problem', async () => {
