@@ -72,17 +72,17 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
   const tls = opts.tls ?? selfSignedCertificate(dir);
   const host = opts.listenHost ?? '127.0.0.1';
   const write = (upstreams: string[]) => {
-    writeFileSync(
-      join(snippets, 'webssh.conf'),
-      renderTemplate(readFileSync(join(NGINX_DIR, 'webssh.conf.template'), 'utf8'), {
-        WEBSSH_UPSTREAMS: upstreamLines(upstreams),
-        HTTP_PORT: `${host}:${opts.httpPort}`,
-        HTTPS_PORT: `${host}:${opts.httpsPort}`,
-        TLS_CERT: tls.cert,
-        TLS_KEY: tls.key,
-        WEBSSH_NGINX_DIR: snippets,
-      }),
-    );
+    const values = {
+      WEBSSH_UPSTREAMS: upstreamLines(upstreams),
+      HTTP_PORT: `${host}:${opts.httpPort}`,
+      HTTPS_PORT: `${host}:${opts.httpsPort}`,
+      TLS_CERT: tls.cert,
+      TLS_KEY: tls.key,
+      WEBSSH_NGINX_DIR: snippets,
+    };
+    for (const name of ['webssh', 'webssh-tls']) {
+      writeFileSync(join(snippets, `${name}.conf`), renderTemplate(readFileSync(join(NGINX_DIR, `${name}.conf.template`), 'utf8'), values));
+    }
   };
   write(opts.upstreams);
   const conf = join(dir, 'nginx.conf');
@@ -98,6 +98,7 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
       `  access_log ${dir}/access.log;`,
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${tmp}/${t};`),
       `  include ${snippets}/webssh.conf;`,
+      `  include ${snippets}/webssh-tls.conf;`,
       '}',
       '',
     ].join('\n'),
