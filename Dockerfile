@@ -1,0 +1,38 @@
+# WebSSH gateway image: a PM2 cluster (pm2-runtime as PID 1) of gateway workers.
+# Build stage: dev dependencies, compile the server, bundle the client.
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.base.json ./
+COPY scripts/build.mjs scripts/build.mjs
+COPY src src
+RUN npm run build
+
+# Production dependencies only (pm2 included: it is the process manager).
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    PORT=2222 \
+    LISTEN_HOST=0.0.0.0 \
+    PM2_HOME=/home/node/.pm2
+WORKDIR /app
+COPY --from=deps /app/node_modules node_modules
+COPY --from=build /src/dist dist
+COPY package.json ecosystem.config.cjs ./
+COPY nginx nginx
+COPY docker/gateway-entrypoint.sh /usr/local/bin/gateway-entrypoint.sh
+RUN mkdir -p /var/lib/webssh && chown node:node /var/lib/webssh
+USER node
+EXPOSE 2222
+# Readiness of the first worker (Redis reachable, not draining), with what the image has: node.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["/usr/local/bin/gateway-entrypoint.sh"]
+# pm2-runtime forwards SIGTERM/SIGINT as a PM2 stop: every worker drains (kill_timeout
+# in ecosystem.config.cjs), then the container exits.
+CMD ["node_modules/.bin/pm2-runtime", "ecosystem.config.cjs"]
