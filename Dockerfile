@@ -23,10 +23,10 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /src/dist dist
-COPY package.json ecosystem.config.cjs ./
+COPY package.json package-lock.json ecosystem.config.cjs ./
 COPY nginx nginx
 COPY docker/gateway-entrypoint.sh /usr/local/bin/gateway-entrypoint.sh
-RUN mkdir -p /var/lib/webssh && chown node:node /var/lib/webssh
+RUN mkdir -p /var/lib/webssh /app/deploy && chown node:node /var/lib/webssh /app/deploy
 USER node
 EXPOSE 2222
 # Readiness of the first worker (Redis reachable, not draining), with what the image has: node.
@@ -35,4 +35,4 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
 ENTRYPOINT ["/usr/local/bin/gateway-entrypoint.sh"]
 # pm2-runtime forwards SIGTERM/SIGINT as a PM2 stop: every worker drains (kill_timeout
 # in ecosystem.config.cjs), then the container exits.
-CMD ["node_modules/.bin/pm2-runtime", "ecosystem.config.cjs"]
+CMD ["/app/node_modules/.bin/pm2-runtime", "/app/deploy/current/ecosystem.config.cjs"]

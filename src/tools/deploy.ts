@@ -88,8 +88,16 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
 async function installDependencies(dir: string, previous: string | undefined): Promise<void> {
   const lock = (d: string) => readFileSync(join(d, 'package-lock.json'), 'utf8');
   if (previous && existsSync(join(previous, 'node_modules')) && lock(previous) === lock(dir)) {
-    // Same lockfile: hard links cost no space and no network.
-    await run('cp', ['-al', join(previous, 'node_modules'), join(dir, 'node_modules')]);
+    // Same lockfile: hard links cost no space and no network. Where they are impossible
+    // (an image layer under overlayfs answers EXDEV), a plain copy.
+    const from = join(previous, 'node_modules');
+    const to = join(dir, 'node_modules');
+    try {
+      await run('cp', ['-al', from, to], { maxBuffer: 64 * 1024 * 1024 });
+    } catch {
+      rmSync(to, { recursive: true, force: true });
+      await run('cp', ['-a', from, to], { maxBuffer: 64 * 1024 * 1024 });
+    }
     return;
   }
   await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, maxBuffer: 16 * 1024 * 1024 });

@@ -57,6 +57,27 @@ describe('docker compose stack', () => {
     }
   });
 
+  it('deploys new code inside the running container (release dir + pm2 reload) under a live session', async () => {
+    // "New code": this checkout's build, copied in as an operator would.
+    await compose('exec', '-T', 'gateway', 'rm', '-rf', '/tmp/next');
+    await compose('exec', '-T', 'gateway', 'mkdir', '-p', '/tmp/next');
+    for (const f of ['dist', 'package.json', 'package-lock.json', 'ecosystem.config.cjs', 'nginx']) await compose('cp', f, `gateway:/tmp/next/${f}`);
+    const c = await demoShell();
+    try {
+      c.send(`for i in $(seq 1 60); do echo "tick $i"; sleep 0.05; done; echo DONE-$((6*7)); exit\r`);
+      await c.waitForText('tick 3');
+      const { stdout } = await compose('exec', '-T', 'gateway', 'node', 'dist/tools/cli/deploy.js', '--source', '/tmp/next', '--version', 'container-v2');
+      expect(stdout).toMatch(/deployed container-v2/);
+      expect(stdout.match(/runs container-v2/g)).toHaveLength(2); // both workers
+      await c.waitForText('DONE-42', 60_000);
+      const ticks = [...c.text.matchAll(/tick (\d+)\r\n/g)].map((m) => Number(m[1]));
+      expect(ticks).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      expect((await c.waitForEnd()).code).toBe('REMOTE_CLOSED');
+    } finally {
+      c.close();
+    }
+  });
+
   it('--scale gateway=2 serves from both containers', async () => {
     await compose('--profile', 'demo', 'up', '-d', '--no-build', '--scale', 'gateway=2', '--wait', '--wait-timeout', '180');
     // NGINX resolves `gateway` when it loads its configuration.

@@ -1,6 +1,8 @@
 /**
  * `npm run deploy -- [--version V]`: builds this checkout and deploys it as a new release
- * (see src/tools/deploy.ts). Settings from the environment:
+ * (see src/tools/deploy.ts). `--source DIR` deploys another built tree instead (dist/,
+ * package files, ecosystem, nginx/), e.g. one copied into a container. Settings from the
+ * environment:
  *   DEPLOY_ROOT (./deploy)  where releases/ and `current` live
  *   PM2_HOME                the PM2 that runs the gateway (PM2's own default otherwise)
  *   WEBSSH_APP_NAME (webssh), GATEWAY_INSTANCES, PORT: used by the first deploy
@@ -15,11 +17,12 @@ import { deploy } from '../deploy.js';
 import { Pm2 } from '../pm2.js';
 import { REPO_DIR } from '../stack.js';
 
-const { values } = parseArgs({ options: { version: { type: 'string' } } });
+const { values } = parseArgs({ options: { version: { type: 'string' }, source: { type: 'string' } } });
+const sourceDir = values.source ? resolve(values.source) : REPO_DIR;
 const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
 let commit = 'local';
 try {
-  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_DIR, encoding: 'utf8' }).trim();
+  commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: sourceDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 } catch {
   // not a git checkout
 }
@@ -28,7 +31,7 @@ const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [str
 
 try {
   const result = await deploy({
-    sourceDir: REPO_DIR,
+    sourceDir,
     root: resolve(process.env.DEPLOY_ROOT ?? 'deploy'),
     version,
     pm2: new Pm2(process.env.PM2_HOME ?? resolve(process.env.HOME ?? '/root', '.pm2')),
