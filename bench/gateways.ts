@@ -1,0 +1,39 @@
+/** The gateway processes a benchmark measures: `npm start` mode and the full stack. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../src/tools/ports.js';
+import { waitForExit } from '../src/tools/procs.js';
+import { startStack, type Stack } from '../src/tools/stack.js';
+import { waitForHttp } from '../src/tools/waitForHttp.js';
+
+const MAIN = fileURLToPath(new URL('../dist/server/main.js', import.meta.url));
+const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn' };
+
+export interface SingleGateway {
+  url: string;
+  pid: number;
+  close(): Promise<void>;
+}
+
+export async function startSingle(): Promise<SingleGateway> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), LISTEN_HOST: '127.0.0.1', SESSION_SECRET: randomBytes(32).toString('hex'), ...GATEWAY_ENV },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/readyz`, 15_000, () => child.exitCode === null);
+  return {
+    url,
+    pid: child.pid!,
+    close: async () => {
+      child.kill('SIGTERM');
+      if (!(await waitForExit(child, 10_000))) child.kill('SIGKILL');
+    },
+  };
+}
+
+export function startBenchStack(workers: number): Promise<Stack> {
+  return startStack({ instances: workers, env: GATEWAY_ENV });
+}

@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: what the gateway costs on top of plain SSH, measured in one run against
+ * the same sshd: direct (ssh2), single (one gateway process), stack (NGINX + PM2 + Redis).
+ * Prints a table and writes bench-results.json (machine, versions, commit, figures).
+ * Environment: BENCH_SCENARIOS (comma list, default all), BENCH_SESSIONS (100,500,1000),
+ * BENCH_WORKERS (2), BENCH_FLOOD_SECONDS (20), BENCH_THROUGHPUT_MB (50), BENCH_OUT.
+ */
+import { writeFileSync } from 'node:fs';
+import { startSshd } from '../test/harness/sshd.js';
+import { environment } from './environment.js';
+import { startBenchStack, startSingle } from './gateways.js';
+import { echoLatency, setup, throughput } from './scenarios/basic.js';
+import { browserScenario } from './scenarios/browser.js';
+import { concurrency, flood } from './scenarios/load.js';
+import { reloadUnderLoad } from './scenarios/reload.js';
+import { directPath, gatewayPath, type BenchPath } from './terminals.js';
+import { printTable, type Row } from './report.js';
+
+const env = process.env;
+const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,reload,browser').split(','));
+const workers = Number(env.BENCH_WORKERS ?? 2);
+const rows: Row[] = [];
+const results: Record<string, Record<string, unknown>> = {};
+const record = (scenario: string, path: string, figures: Record<string, number | string>, ratio?: string) => {
+  rows.push({ scenario, path, figures, ...(ratio !== undefined && { ratio }) });
+  (results[scenario] ??= {})[path] = figures;
+  process.stderr.write(`  ${scenario} ${path}: ${JSON.stringify(figures)}\n`);
+};
+
+const sshd = await startSshd({ extraConfig: ['MaxStartups 2000', 'MaxSessions 2000'] });
+const single = await startSingle();
+const stack = await startBenchStack(workers);
+const paths: BenchPath[] = [directPath(sshd), gatewayPath('single', single.url, sshd), gatewayPath('stack', stack.url, sshd)];
+const workerPids = async () => (await stack.pm2.list()).map((p) => p.pid);
+const gatewayPaths = [
+  { path: paths[1]!, pids: () => Promise.resolve([single.pid]) },
+  { path: paths[2]!, pids: workerPids },
+];
+const ratio = (value: number, direct: number | undefined, higherIsBetter: boolean) =>
+  direct === undefined ? undefined : higherIsBetter ? `${Math.round((value / direct) * 100)} % of direct` : `+${(value - direct).toFixed(3)} ms`;
+
+try {
+  if (wanted.has('setup')) {
+    for (const auth of ['password', 'publickey'] as const) {
+      let direct: number | undefined;
+      for (const p of paths) {
+        const r = await setup(p, auth, 15);
+        direct ??= r.p50_ms;
+        record(`setup (${auth})`, p.name, r, p.name === 'direct' ? undefined : ratio(r.p50_ms, direct, false));
+      }
+    }
+  }
+  if (wanted.has('throughput')) {
+    let direct: number | undefined;
+    for (const p of paths) {
+      const r = await throughput(p, Number(env.BENCH_THROUGHPUT_MB ?? 50));
+      direct ??= r.mb_per_s;
+      record('throughput', p.name, r, p.name === 'direct' ? undefined : ratio(r.mb_per_s, direct, true));
+    }
+  }
+  if (wanted.has('echo')) {
+    let direct: number | undefined;
+    for (const p of paths) {
+      const t = await p.open('publickey');
+      const r = await echoLatency(t, 300);
+      t.close();
+      direct ??= r.p50_ms;
+      record('echo latency', p.name, r, p.name === 'direct' ? undefined : ratio(r.p50_ms, direct, false));
+    }
+  }
+  if (wanted.has('concurrency')) {
+    const sizes = (env.BENCH_SESSIONS ?? '100,500,1000').split(',').map(Number);
+    const rssAt = new Map<string, number[]>();
+    for (const n of sizes) {
+      for (const g of gatewayPaths) {
+        const pids = await g.pids();
+        const r = await concurrency(g.path, () => pids, n);
+        rssAt.set(g.path.name, [...(rssAt.get(g.path.name) ?? []), r.rss_mb]);
+        record(`concurrency ${n}`, g.path.name, r);
+      }
+    }
+    // Memory per session: the slope from the smallest to the largest round.
+    const [lo, hi] = [sizes[0]!, sizes.at(-1)!];
+    for (const [name, mb] of rssAt) {
+      if (hi > lo) record('RSS per session', name, { kb: Math.round(((mb.at(-1)! - mb[0]!) * 1000) / (hi - lo)), between: `${lo} and ${hi} sessions` });
+    }
+  }
+  if (wanted.has('flood')) {
+    for (const g of gatewayPaths) {
+      const pids = await g.pids();
+      record('flood (client acks 1 MB/s)', g.path.name, await flood(g.path, () => pids, Number(env.BENCH_FLOOD_SECONDS ?? 20), 1_000_000));
+    }
+  }
+  if (wanted.has('browser')) {
+    record('browser', 'single', await browserScenario(single.url, sshd));
+    record('browser', 'stack', await browserScenario(stack.url, sshd));
+  }
+  if (wanted.has('reload')) record('reload under load', 'stack', await reloadUnderLoad(stack, sshd, 6));
+} finally {
+  printTable(rows);
+  const out = env.BENCH_OUT ?? 'bench-results.json';
+  writeFileSync(out, JSON.stringify({ ...environment(workers), results }, null, 2) + '\n');
+  process.stdout.write(`\nwritten: ${out}\n`);
+  await stack.stop();
+  await single.close();
+  await sshd.close();
+}

@@ -1,0 +1,76 @@
+/** setup, throughput and echo latency: the same measurement on every path. */
+import { PROMPT, type Auth, type BenchPath, type BenchTerminal } from '../terminals.js';
+import { nowMs, percentile, round } from '../stats.js';
+
+export async function setup(path: BenchPath, auth: Auth, n: number) {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = nowMs();
+    const t = await path.open(auth);
+    times.push(nowMs() - t0);
+    t.close();
+  }
+  return { p50_ms: round(percentile(times, 50), 1), p95_ms: round(percentile(times, 95), 1), n };
+}
+
+export async function throughput(path: BenchPath, megabytes: number) {
+  const t = await path.open('publickey');
+  try {
+    const start = t.received;
+    const t0 = nowMs();
+    // The marker is computed by the shell, so the echoed command line never matches it.
+    t.send(`head -c ${megabytes * 1_000_000} /dev/zero | base64; echo THRU-$((40+2))-END\r`);
+    await t.waitFor(/THRU-42-END/, 600_000);
+    const seconds = (nowMs() - t0) / 1000;
+    const bytes = t.received - start;
+    return { mb_per_s: round(bytes / 1e6 / seconds, 1), bytes, seconds: round(seconds, 2) };
+  } finally {
+    t.close();
+  }
+}
+
+/** One keystroke at a time to a raw-mode `cat`; the round trip until it comes back. */
+export async function echoLatency(t: BenchTerminal, samples: number) {
+  t.send(`stty raw -echo; echo CAT-$((2+3)); cat\r`);
+  await t.waitFor(/CAT-5/);
+  const times: number[] = [];
+  for (let i = 0; i < samples + 5; i++) {
+    const ch = String.fromCharCode(97 + (i % 26));
+    const arrived = new Promise<void>((resolve) => {
+      const onData = (chunk: Buffer) => {
+        if (chunk.includes(ch)) {
+          off();
+          resolve();
+        }
+      };
+      const off = subscribe(t, onData);
+    });
+    const t0 = nowMs();
+    t.send(ch);
+    await withTimeout(arrived, 10_000, 'echo');
+    if (i >= 5) times.push(nowMs() - t0); // the first few warm up the path
+  }
+  t.send('\x03');
+  return { p50_ms: round(percentile(times, 50), 3), p99_ms: round(percentile(times, 99), 3), n: times.length };
+}
+
+/** onData has no unsubscribe: route through one listener per terminal. */
+const routes = new WeakMap<BenchTerminal, Set<(c: Buffer) => void>>();
+function subscribe(t: BenchTerminal, cb: (c: Buffer) => void): () => void {
+  let set = routes.get(t);
+  if (!set) {
+    const s = new Set<(c: Buffer) => void>();
+    routes.set(t, s);
+    t.onData((c) => s.forEach((f) => f(c)));
+    set = s;
+  }
+  set.add(cb);
+  return () => set.delete(cb);
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+export { PROMPT };

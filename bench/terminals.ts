@@ -1,0 +1,159 @@
+/**
+ * One interface over the three paths a benchmark compares: `direct` (ssh2 straight to
+ * sshd), `single` (one gateway process) and `stack` (NGINX + PM2 workers + Redis). The
+ * gateway paths use the tests' protocol client, acking like the browser does: every
+ * 64 KiB rendered or after 50 ms (src/shared/limits.ts), optionally throttled.
+ */
+import ssh2 from 'ssh2';
+import { FLOW } from '../src/shared/limits.js';
+import { routeCookie } from '../test/harness/cluster.js';
+import type { TestSshd } from '../test/harness/sshd.js';
+import { TerminalClient } from '../test/harness/terminalClient.js';
+
+const { Client } = ssh2;
+
+export type Auth = 'password' | 'publickey';
+export type PathName = 'direct' | 'single' | 'stack';
+
+export interface BenchTerminal {
+  send(data: string): void;
+  onData(cb: (chunk: Buffer) => void): void;
+  /** Resolves when output received from now on (plus the recent tail) matches. */
+  waitFor(pattern: RegExp, ms?: number): Promise<void>;
+  readonly received: number;
+  close(): void;
+}
+
+export interface OpenOptions {
+  /** Acked bytes per second at most (a slow browser); default: ack as soon as the batch is due. */
+  ackBytesPerSecond?: number;
+}
+
+export interface BenchPath {
+  name: PathName;
+  open(auth: Auth, opts?: OpenOptions): Promise<BenchTerminal>;
+}
+
+const PROMPT = /\$ $/;
+const TAIL = 4096;
+
+/** Keeps the tail of the output and wakes waiters on every chunk. */
+class Watcher {
+  tail = '';
+  received = 0;
+  readonly #waiters = new Set<() => void>();
+  push(chunk: Buffer): void {
+    this.received += chunk.length;
+    this.tail = (this.tail + chunk.toString('latin1')).slice(-TAIL);
+    for (const w of this.#waiters) w();
+  }
+  waitFor(pattern: RegExp, ms = 60_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!pattern.test(this.tail)) return;
+        done();
+        resolve();
+      };
+      const timer = setTimeout(() => (done(), reject(new Error(`timed out waiting for ${String(pattern)}; tail ${JSON.stringify(this.tail.slice(-200))}`))), ms);
+      const done = () => (clearTimeout(timer), this.#waiters.delete(check));
+      this.#waiters.add(check);
+      check();
+    });
+  }
+}
+
+export function directPath(sshd: TestSshd): BenchPath {
+  return {
+    name: 'direct',
+    open: (auth) =>
+      new Promise((resolve, reject) => {
+        const client = new Client();
+        const w = new Watcher();
+        const callbacks: ((c: Buffer) => void)[] = [];
+        client.on('error', reject);
+        client.on('ready', () =>
+          client.shell({ term: 'xterm-256color', cols: 80, rows: 24 }, (err, stream) => {
+            if (err) return reject(err);
+            stream.on('data', (c: Buffer) => {
+              w.push(c);
+              for (const cb of callbacks) cb(c);
+            });
+            stream.stderr.on('data', (c: Buffer) => w.push(c));
+            w.waitFor(PROMPT).then(
+              () =>
+                resolve({
+                  send: (d) => void stream.write(d),
+                  onData: (cb) => void callbacks.push(cb),
+                  waitFor: (p, ms) => w.waitFor(p, ms),
+                  get received() {
+                    return w.received;
+                  },
+                  close: () => client.end(),
+                }),
+              reject,
+            );
+          }),
+        );
+        client.connect({ host: '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
+      }),
+  };
+}
+
+export function gatewayPath(name: 'single' | 'stack', url: string, sshd: TestSshd): BenchPath {
+  return {
+    name,
+    open: async (auth, opts = {}) => {
+      const c = new TerminalClient(url, { cookie: await routeCookie(url), autoAck: false, record: false });
+      const w = new Watcher();
+      const callbacks: ((c: Buffer) => void)[] = [];
+      let pending = 0;
+      let timer: NodeJS.Timeout | undefined;
+      let budget = opts.ackBytesPerSecond ?? Infinity;
+      let budgetAt = Date.now();
+      const flush = () => {
+        timer = undefined;
+        if (opts.ackBytesPerSecond !== undefined) {
+          const now = Date.now();
+          budget = Math.min(budget + ((now - budgetAt) / 1000) * opts.ackBytesPerSecond, opts.ackBytesPerSecond);
+          budgetAt = now;
+        }
+        const n = Math.min(pending, Math.floor(budget));
+        if (n > 0) {
+          pending -= n;
+          budget -= n;
+          c.socket.emit('ack', n);
+        }
+        if (pending > 0) timer = setTimeout(flush, FLOW.ackFlushMs);
+      };
+      c.socket.on('output', (data) => {
+        const buf = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+        w.push(buf);
+        for (const cb of callbacks) cb(buf);
+        pending += buf.length;
+        if (pending >= FLOW.ackEveryBytes && opts.ackBytesPerSecond === undefined) flush();
+        else timer ??= setTimeout(flush, FLOW.ackFlushMs);
+      });
+      c.start({ host: '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
+      await c.waitForState('connected', 60_000);
+      await w.waitFor(PROMPT);
+      return {
+        send: (d) => c.send(d),
+        onData: (cb) => void callbacks.push(cb),
+        waitFor: (p, ms) => w.waitFor(p, ms),
+        get received() {
+          return w.received;
+        },
+        close: () => {
+          if (timer) clearTimeout(timer);
+          c.close();
+        },
+      };
+    },
+  };
+}
+
+function credentials(sshd: TestSshd, auth: Auth) {
+  return auth === 'password' ? { ...sshd.users.password } : { username: sshd.users.keys.username, privateKey: sshd.users.keys.ed25519 };
+}
+
+export { PROMPT };
