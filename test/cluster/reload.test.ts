@@ -119,7 +119,6 @@ describe('pm2 reload under load', () => {
       expect(ticks(c)).toEqual(Array.from({ length: TICKS }, (_, i) => i + 1));
       // The shell's own exit, reported over the same socket: it was never cut.
       expect((await c.waitForEnd()).code).toBe('REMOTE_CLOSED');
-      expect(c.notices.some((n) => typeof n.deadline === 'number')).toBe(true); // told about the restart
     }
     console.log(
       `reload under load: ${K} live sessions, ${K * TICKS * 1000} bytes verified, connects attempted ${load.attempted}, failed ${load.failures.length}, ` +

@@ -11,6 +11,7 @@ import { ackSchema, inputSchema, kbdAnswersSchema, sizeSchema, startSchema, type
 import type { Logger } from '../log.js';
 import type { SessionSink, SshSession } from '../ssh/sshSession.js';
 import { TERMINALS_ROOM } from '../cluster/clusterControl.js';
+import { OutputCoalescer } from '../core/outputCoalescer.js';
 import type { SessionRegistry } from './sessionRegistry.js';
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -62,11 +63,13 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
       return void socket.emit('ended', errorInfo('SERVICE_UNAVAILABLE'));
     }
     if (!creds) return void socket.emit('ended', errorInfo('CREDENTIALS_MISSING'));
+    const output = new OutputCoalescer((data) => socket.emit('output', data));
     const current = ctx.createSession({
       status: (msg) => socket.emit('status', msg),
-      output: (chunk) => socket.emit('output', chunk),
+      output: (chunk) => output.push(chunk),
       kbdPrompt: (msg) => socket.emit('kbdPrompt', msg),
       ended: (info) => {
+        output.flush();
         ctx.registry.delete(current);
         void socket.leave(TERMINALS_ROOM);
         socket.emit('ended', info);
