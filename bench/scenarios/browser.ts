@@ -3,7 +3,7 @@
  * screen, and key-to-glyph latency (key into xterm → echoed by a raw-mode `cat` →
  * rendered).
  */
-import { launchBrowser } from '../../test/harness/browser.js';
+import { launchBrowser, logInWithForm } from '../../test/harness/browser.js';
 import type { TestSshd } from '../../test/harness/sshd.js';
 import { nowMs, percentile, round } from '../stats.js';
 
@@ -11,12 +11,7 @@ export async function browserScenario(url: string, sshd: TestSshd) {
   const browser = await launchBrowser();
   try {
     const page = await browser.browser.newPage({ viewport: { width: 1000, height: 640 } });
-    await page.goto(`${url}/ssh/`);
-    await page.fill('input[name="host"]', '127.0.0.1');
-    await page.fill('input[name="port"]', String(sshd.port));
-    await page.fill('input[name="username"]', sshd.users.password.username);
-    await page.fill('input[name="password"]', sshd.users.password.password);
-    await page.click('#login-form button[type="submit"]');
+    await logInWithForm(page, url, { host: '127.0.0.1', port: sshd.port, ...sshd.users.password });
     await page.waitForSelector('#status[data-state="connected"]');
     await page.click('#terminal');
     const screenHas = (source: string) =>

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../src/tools/stack.js';
 import { waitForHttp } from '../../src/tools/waitForHttp.js';
-import { launchBrowser, waitForScreen } from '../harness/browser.js';
+import { launchBrowser, logInWithForm, waitForScreen } from '../harness/browser.js';
 import { admin, echo, listSessions, openShell, postLogin, routeCookie } from '../harness/cluster.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
@@ -165,12 +165,7 @@ describe('failures', () => {
     try {
       const page = await browser.browser.newPage();
       const before = new Set((await listSessions(stack.url, stack.adminToken)).sessions.map((s) => s.id));
-      await page.goto(`${stack.url}/ssh/`);
-      await page.fill('input[name="host"]', '127.0.0.1');
-      await page.fill('input[name="port"]', String(sshd.port));
-      await page.fill('input[name="username"]', sshd.users.password.username);
-      await page.fill('input[name="password"]', sshd.users.password.password);
-      await page.click('#login-form button[type="submit"]');
+      await logInWithForm(page, stack.url, { host: '127.0.0.1', port: sshd.port, ...sshd.users.password });
       await page.waitForSelector('#status[data-state="connected"]');
       const mine = (await listSessions(stack.url, stack.adminToken)).sessions.find((s) => !before.has(s.id))!;
       process.kill(mine.node.pid, 'SIGKILL');

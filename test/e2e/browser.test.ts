@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenText, waitForScreen, type TestBrowser } from '../harness/browser.js';
+import { launchBrowser, logInWithForm, screenText, waitForScreen, type TestBrowser } from '../harness/browser.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 
@@ -37,13 +37,8 @@ async function newPage(opts: { width?: number; height?: number; httpCredentials?
   return page;
 }
 
-async function logIn(page: Page, username: string, password: string, baseUrl = gw.url): Promise<void> {
-  await page.goto(`${baseUrl}/ssh`);
-  await page.fill('input[name="host"]', sshd.host);
-  await page.fill('input[name="port"]', String(sshd.port));
-  await page.fill('input[name="username"]', username);
-  await page.fill('input[name="password"]', password);
-  await page.click('#login-form button[type="submit"]');
+function logIn(page: Page, username: string, password: string, baseUrl = gw.url): Promise<void> {
+  return logInWithForm(page, baseUrl, { host: sshd.host, port: sshd.port, username, password });
 }
 
 const typeLine = (page: Page, line: string) => page.keyboard.type(`${line}\n`);

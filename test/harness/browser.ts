@@ -62,3 +62,13 @@ export async function waitForScreen(page: Page, pattern: RegExp, timeout = 15_00
     { timeout, polling: 'raf' },
   );
 }
+
+/** Fills and submits the page's login form, as a user would. */
+export async function logInWithForm(page: Page, baseUrl: string, target: { host: string; port: number; username: string; password: string }): Promise<void> {
+  await page.goto(`${baseUrl}/ssh`);
+  await page.fill('input[name="host"]', target.host);
+  await page.fill('input[name="port"]', String(target.port));
+  await page.fill('input[name="username"]', target.username);
+  await page.fill('input[name="password"]', target.password);
+  await page.click('#login-form button[type="submit"]');
+}
