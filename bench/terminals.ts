@@ -17,7 +17,8 @@ export type PathName = 'direct' | 'single' | 'stack';
 
 export interface BenchTerminal {
   send(data: string): void;
-  onData(cb: (chunk: Buffer) => void): void;
+  /** Calls `cb` with every output chunk until the returned function is called. */
+  onData(cb: (chunk: Buffer) => void): () => void;
   /** Resolves when output received from now on (plus the recent tail) matches. */
   waitFor(pattern: RegExp, ms?: number): Promise<void>;
   readonly received: number;
@@ -37,7 +38,7 @@ export interface BenchPath {
 const PROMPT = /\$ $/;
 const TAIL = 4096;
 
-/** Keeps the tail of the output and wakes waiters on every chunk. */
+/** Keeps the tail of the output and wakes waiters on every chunk (the direct path has no TerminalClient). */
 class Watcher {
   tail = '';
   received = 0;
@@ -69,7 +70,7 @@ export function directPath(sshd: TestSshd): BenchPath {
       new Promise((resolve, reject) => {
         const client = new Client();
         const w = new Watcher();
-        const callbacks: ((c: Buffer) => void)[] = [];
+        const callbacks = new Set<(c: Buffer) => void>();
         client.on('error', reject);
         client.on('ready', () =>
           client.shell({ term: 'xterm-256color', cols: 80, rows: 24 }, (err, stream) => {
@@ -83,7 +84,7 @@ export function directPath(sshd: TestSshd): BenchPath {
               () =>
                 resolve({
                   send: (d) => void stream.write(d),
-                  onData: (cb) => void callbacks.push(cb),
+                  onData: (cb) => (callbacks.add(cb), () => void callbacks.delete(cb)),
                   waitFor: (p, ms) => w.waitFor(p, ms),
                   get received() {
                     return w.received;
@@ -103,9 +104,9 @@ export function gatewayPath(name: 'single' | 'stack', url: string, sshd: TestSsh
   return {
     name,
     open: async (auth, opts = {}) => {
+      // record: false keeps only a window of recent text, which is what waitForText scans.
       const c = new TerminalClient(url, { cookie: await routeCookie(url), autoAck: false, record: false });
-      const w = new Watcher();
-      const callbacks: ((c: Buffer) => void)[] = [];
+      const callbacks = new Set<(c: Buffer) => void>();
       let pending = 0;
       let timer: NodeJS.Timeout | undefined;
       let budget = opts.ackBytesPerSecond ?? Infinity;
@@ -127,7 +128,6 @@ export function gatewayPath(name: 'single' | 'stack', url: string, sshd: TestSsh
       };
       c.socket.on('output', (data) => {
         const buf = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
-        w.push(buf);
         for (const cb of callbacks) cb(buf);
         pending += buf.length;
         if (pending >= FLOW.ackEveryBytes && opts.ackBytesPerSecond === undefined) flush();
@@ -135,13 +135,13 @@ export function gatewayPath(name: 'single' | 'stack', url: string, sshd: TestSsh
       });
       c.start({ host: '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
       await c.waitForState('connected', 60_000);
-      await w.waitFor(PROMPT);
+      await c.waitForText(PROMPT, 60_000);
       return {
         send: (d) => c.send(d),
-        onData: (cb) => void callbacks.push(cb),
-        waitFor: (p, ms) => w.waitFor(p, ms),
+        onData: (cb) => (callbacks.add(cb), () => void callbacks.delete(cb)),
+        waitFor: async (p, ms) => void (await c.waitForText(p, ms ?? 60_000)),
         get received() {
-          return w.received;
+          return c.received;
         },
         close: () => {
           if (timer) clearTimeout(timer);
@@ -156,4 +156,3 @@ function credentials(sshd: TestSshd, auth: Auth) {
   return auth === 'password' ? { ...sshd.users.password } : { username: sshd.users.keys.username, privateKey: sshd.users.keys.ed25519 };
 }
 
-export { PROMPT };

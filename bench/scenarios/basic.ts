@@ -1,5 +1,5 @@
 /** setup, throughput and echo latency: the same measurement on every path. */
-import { PROMPT, type Auth, type BenchPath, type BenchTerminal } from '../terminals.js';
+import type { Auth, BenchPath, BenchTerminal } from '../terminals.js';
 import { nowMs, percentile, round } from '../stats.js';
 
 export async function setup(path: BenchPath, auth: Auth, n: number) {
@@ -43,7 +43,7 @@ export async function echoLatency(t: BenchTerminal, samples: number) {
           resolve();
         }
       };
-      const off = subscribe(t, onData);
+      const off = t.onData(onData);
     });
     const t0 = nowMs();
     t.send(ch);
@@ -54,23 +54,8 @@ export async function echoLatency(t: BenchTerminal, samples: number) {
   return { p50_ms: round(percentile(times, 50), 3), p99_ms: round(percentile(times, 99), 3), n: times.length };
 }
 
-/** onData has no unsubscribe: route through one listener per terminal. */
-const routes = new WeakMap<BenchTerminal, Set<(c: Buffer) => void>>();
-function subscribe(t: BenchTerminal, cb: (c: Buffer) => void): () => void {
-  let set = routes.get(t);
-  if (!set) {
-    const s = new Set<(c: Buffer) => void>();
-    routes.set(t, s);
-    t.onData((c) => s.forEach((f) => f(c)));
-    set = s;
-  }
-  set.add(cb);
-  return () => set.delete(cb);
-}
-
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-export { PROMPT };

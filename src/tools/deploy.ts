@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startCluster, workerPorts } from './gatewayCluster.js';
+import { probeHost, startCluster, workerPorts } from './gatewayCluster.js';
 import type { Pm2 } from './pm2.js';
 import { waitForHttp } from './waitForHttp.js';
 
@@ -73,7 +73,7 @@ export async function deploy(opts: DeployOptions): Promise<DeployResult> {
   else await startCluster({ pm2: opts.pm2, appDir: current, name: opts.name, instances: opts.instances, basePort: opts.basePort, env: opts.env });
 
   const ports = running.length > 0 ? [...new Set(running.map((p) => p.port))] : workerPorts(opts.basePort, opts.instances);
-  const host = opts.env.LISTEN_HOST && opts.env.LISTEN_HOST !== '0.0.0.0' ? opts.env.LISTEN_HOST : '127.0.0.1';
+  const host = probeHost(opts.env);
   const workers = await Promise.all(
     ports.map(async (port) => {
       const body = await waitForHttp(`http://${host}:${port}/healthz`, 60_000, undefined, (res, text) => res.ok && (JSON.parse(text) as { version: string }).version === opts.version);

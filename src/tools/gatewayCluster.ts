@@ -18,6 +18,12 @@ export interface ClusterOptions {
   env: Record<string, string>;
 }
 
+/** Where to reach the workers from this host, given their LISTEN_HOST. */
+export function probeHost(env: Record<string, string>): string {
+  const host = env.LISTEN_HOST;
+  return host && host !== '0.0.0.0' ? host : '127.0.0.1';
+}
+
 export function workerPorts(basePort: number, instances: number): number[] {
   return Array.from({ length: instances }, (_, i) => basePort + i);
 }
@@ -31,7 +37,7 @@ export async function startCluster(opts: ClusterOptions): Promise<number[]> {
     PORT: String(opts.basePort),
   });
   const ports = workerPorts(opts.basePort, opts.instances);
-  const host = opts.env.LISTEN_HOST ?? '127.0.0.1';
-  await Promise.all(ports.map((p) => waitForHttp(`http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${p}/readyz`, 30_000)));
+  const host = probeHost(opts.env);
+  await Promise.all(ports.map((p) => waitForHttp(`http://${host}:${p}/readyz`, 30_000)));
   return ports;
 }

@@ -16,6 +16,7 @@ import { freePort, freePortRange } from '../../src/tools/ports.js';
 import { startRedis, type RedisServer } from '../../src/tools/redisServer.js';
 import { REPO_DIR } from '../../src/tools/stack.js';
 import { echo, openShell, shellStats } from '../harness/cluster.js';
+import { LINE_BYTES, openerLoad, STREAM, TICKS, ticks } from '../harness/reloadLoad.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import type { TerminalClient } from '../harness/terminalClient.js';
 
@@ -26,11 +27,6 @@ const pm2 = new Pm2();
 const root = mkdtempSync(join(tmpdir(), 'webssh-deploy-'));
 let base: Omit<DeployOptions, 'version'>;
 const open: TerminalClient[] = [];
-
-const TICKS = 150;
-const FILLER = '0'.repeat(990);
-/** Prints numbered 1000-byte lines for ~7.5 s, then a marker, then logs out. */
-const STREAM = `for i in $(seq 1 ${TICKS}); do printf 'tick %06d %s\\n' $i ${FILLER}; sleep 0.05; done; echo STREAM-END; exit\r`;
 
 beforeAll(async () => {
   sshd = await startSshd();
@@ -65,39 +61,6 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 }, 120_000);
 
-/** Tick numbers in the order they arrived; the stream is complete iff this is 1..TICKS. */
-function ticks(c: TerminalClient): number[] {
-  return [...c.text.matchAll(new RegExp(`tick (\\d{6}) ${FILLER}\\r?\\n`, 'g'))].map((m) => Number(m[1]));
-}
-
-/** Opens a session through NGINX every ~100 ms until `until` settles; each must echo. */
-async function openerLoad(until: Promise<unknown>) {
-  let attempted = 0;
-  const failures: string[] = [];
-  let done = false;
-  void until.finally(() => (done = true));
-  const inFlight: Promise<void>[] = [];
-  const one = async () => {
-    attempted++;
-    try {
-      const c = await openShell(nginx.url, sshd);
-      try {
-        await echo(c, `new${attempted}`);
-      } finally {
-        c.close();
-      }
-    } catch (err) {
-      failures.push((err as Error).message);
-    }
-  };
-  while (!done && attempted < 600) {
-    inFlight.push(one());
-    await new Promise((r) => setTimeout(r, 100)); // the load's pace, not synchronisation
-  }
-  await Promise.all(inFlight);
-  return { attempted, failures };
-}
-
 describe('pm2 reload under load', () => {
   it('deploying v2 drops nothing: live streams complete and in order, every new session works', async () => {
     const K = 6;
@@ -108,7 +71,7 @@ describe('pm2 reload under load', () => {
 
     const retriedBefore = shellStats.retriedAfterDrain;
     const deployment = deploy({ ...base, version: 'v2' });
-    const load = await openerLoad(deployment);
+    const load = await openerLoad(nginx.url, sshd, deployment);
     const result = await deployment;
 
     expect(result.workers.map((w) => w.version)).toEqual(['v2', 'v2']);
@@ -121,7 +84,7 @@ describe('pm2 reload under load', () => {
       expect((await c.waitForEnd()).code).toBe('REMOTE_CLOSED');
     }
     console.log(
-      `reload under load: ${K} live sessions, ${K * TICKS * 1000} bytes verified, connects attempted ${load.attempted}, failed ${load.failures.length}, ` +
+      `reload under load: ${K} live sessions, ${K * TICKS * LINE_BYTES} bytes verified, connects attempted ${load.attempted}, failed ${load.failures.length}, ` +
         `retried after a drain refusal ${shellStats.retriedAfterDrain - retriedBefore}, reload ${result.reloadMs} ms`,
     );
   }, 120_000);
