@@ -29,8 +29,16 @@ const record = (scenario: string, path: string, figures: Record<string, number |
 };
 
 const sshd = await startSshd({ extraConfig: ['MaxStartups 2000', 'MaxSessions 2000'] });
-const single = await startSingle();
-const stack = await startBenchStack(workers);
+// Each start is undone if a later one fails, so a broken setup leaves no process behind.
+const single = await startSingle().catch(async (err: unknown) => {
+  await sshd.close();
+  throw err;
+});
+const stack = await startBenchStack(workers).catch(async (err: unknown) => {
+  await single.close();
+  await sshd.close();
+  throw err;
+});
 const paths: BenchPath[] = [directPath(sshd), gatewayPath('single', single.url, sshd), gatewayPath('stack', stack.url, sshd)];
 const workerPids = async () => (await stack.pm2.list()).map((p) => p.pid);
 const gatewayPaths = [

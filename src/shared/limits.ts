@@ -19,12 +19,13 @@ export const LIMITS = {
 
 /**
  * Render-ack flow control (see docs/architecture.md, "Flow control").
- * The client acks bytes from inside xterm's write callback; the server pauses the SSH
- * channel when unacked bytes exceed `highWatermark` and resumes below `lowWatermark`.
+ * The client acks bytes from inside xterm's write callback. The server grants the remote
+ * SSH window only as acks arrive, so window + unacked output stays within `outputBudget`.
  */
 export const FLOW = {
-  highWatermark: 512 * 1024,
-  lowWatermark: 128 * 1024,
+  outputBudget: 512 * 1024,
+  /** Smallest window top-up the server sends: one full SSH data packet. */
+  minWindowGrant: 32 * 1024,
   /** The client acks once this many rendered bytes accumulate... */
   ackEveryBytes: 64 * 1024,
   /** ...or after this long with fewer, so small outputs are acked too. */

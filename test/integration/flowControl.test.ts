@@ -1,6 +1,6 @@
 /**
- * Render-ack flow control end to end against real OpenSSH: a client that stops acking
- * makes the gateway pause the SSH channel within the high watermark; acks resume it.
+ * Render-ack flow control end to end against real OpenSSH: the SSH window follows the
+ * client's acks, so a client that stops acking stops the remote program itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLOW } from '../../src/shared/limits.js';
@@ -42,7 +42,7 @@ function quiet(client: TerminalClient, quietMs: number, timeoutMs = 15_000): Pro
 }
 
 describe('flow control', () => {
-  it('pauses a flood within the high watermark and resumes on acks', async () => {
+  it('holds a flood within the output budget, keeps nothing queued in the gateway, and shows the prompt right after Ctrl-C', async () => {
     c = new TerminalClient(gw.url, { record: false });
     c.start({ host: sshd.host, port: sshd.port, username: sshd.users.password.username, password: sshd.users.password.password });
     await c.waitForState('connected');
@@ -52,25 +52,33 @@ describe('flow control', () => {
     const base = c.received;
     c.send('cat /dev/urandom | base64\r');
 
+    // With no acks the remote may send only the window already granted: <= the budget.
     const stalled = await quiet(c, 500);
     const inFlight = stalled - base;
     const session = gw.gateway.registry.list()[0];
-    // The server stops within one SSH packet (<= 32 KiB) past the high watermark.
-    expect(inFlight).toBeGreaterThan(FLOW.highWatermark);
-    expect(inFlight).toBeLessThanOrEqual(FLOW.highWatermark + 64 * 1024);
-    expect(session?.flow.paused).toBe(true);
-    expect(session?.flow.inFlight).toBe(inFlight);
-    // What the gateway holds for a paused session: at most the SSH window ssh2 grants
-    // (2 MiB, fixed) plus one read buffer; without the read-buffer cap it was 4 MiB.
-    expect(session?.bufferedBytes).toBeLessThanOrEqual(2 * 1024 * 1024 + 96 * 1024);
+    expect(inFlight).toBeGreaterThan(FLOW.outputBudget - 2 * FLOW.minWindowGrant);
+    expect(inFlight).toBeLessThanOrEqual(FLOW.outputBudget);
+    expect(session?.flow.window).toBe(0);
+    expect((session?.flow.inFlight ?? 0) + (session?.flow.window ?? 0)).toBeLessThanOrEqual(FLOW.outputBudget);
+    // ssh2 alone would have opened a 2 MiB window and buffered it in the gateway.
+    expect(session?.bufferedBytes).toBe(0);
 
-    // Acks bring it back, and it keeps flowing while the client keeps acking.
+    // Acks bring it back, and it keeps flowing within the budget while they continue.
     c.autoAck = true;
     c.ackPending();
-    await c.waitFor('resumed output', () => c!.received > stalled + 4 * FLOW.highWatermark || undefined);
-    expect(session?.flow.inFlight).toBeLessThanOrEqual(FLOW.highWatermark + 64 * 1024);
+    await c.waitFor('resumed output', () => c!.received > stalled + 4 * FLOW.outputBudget || undefined);
+    expect(session?.flow.inFlight).toBeLessThanOrEqual(FLOW.outputBudget);
 
+    // A stalled client presses Ctrl-C, then renders what it has: the prompt follows
+    // within one budget of output, because nothing else was queued anywhere.
+    c.autoAck = false;
+    c.ackPending();
+    const stalledAgain = await quiet(c, 500);
     c.send('\x03');
+    c.ackPending();
+    c.autoAck = true;
+    await c.waitForText(/\^C\r\n[^\n]*\$ $/, 10_000);
+    expect(c.received - stalledAgain).toBeLessThanOrEqual(FLOW.outputBudget);
     c.send('echo FLOOD-$((2*21))-DONE\r');
     await c.waitForText('FLOOD-42-DONE', 10_000);
   });

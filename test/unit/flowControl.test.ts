@@ -2,28 +2,44 @@ import { describe, expect, it } from 'vitest';
 import { FlowControl } from '../../src/server/core/flowControl.js';
 
 describe('FlowControl', () => {
-  it('pauses once above the high watermark and resumes only below the low one', () => {
-    const fc = new FlowControl({ high: 100, low: 20 });
-    expect(fc.sent(60)).toBe(false);
-    expect(fc.sent(60)).toBe(true); // 120 > 100
-    expect(fc.paused).toBe(true);
-    expect(fc.sent(10)).toBe(false); // already paused: no second pause signal
-    expect(fc.acked(50)).toBe(false); // 80 in flight: still above low
-    expect(fc.acked(60)).toBe(true); // 20 <= low
-    expect(fc.paused).toBe(false);
-    expect(fc.inFlight).toBe(20);
+  it('opens with the whole budget as window and grants only what acks free', () => {
+    const fc = new FlowControl({ budget: 100, minGrant: 10 });
+    expect(fc.initialWindow).toBe(100);
+    fc.received(70);
+    expect(fc.window).toBe(30);
+    expect(fc.inFlight).toBe(70);
+    expect(fc.acked(5)).toBe(0); // room 5 < minGrant: wait for more
+    expect(fc.acked(15)).toBe(20); // 50 in flight + 30 window + 20 granted = budget
+    expect(fc.window).toBe(50);
+    fc.received(50);
+    expect(fc.window).toBe(0);
+    expect(fc.acked(100)).toBe(100); // all acked: the full budget again
   });
 
-  it('clamps acks to what is in flight so a client cannot buy credit', () => {
-    const fc = new FlowControl({ high: 100, low: 20 });
-    fc.sent(30);
-    fc.acked(1_000_000);
+  it('never lets window plus unacked bytes exceed the budget', () => {
+    const fc = new FlowControl({ budget: 1000, minGrant: 64 });
+    let rnd = 7;
+    for (let i = 0; i < 10_000; i++) {
+      rnd = (rnd * 1103515245 + 12345) % 2 ** 31;
+      if (rnd % 2 === 0) fc.received(Math.min(fc.window, rnd % 300));
+      else fc.acked(rnd % 400);
+      expect(fc.window + fc.inFlight).toBeLessThanOrEqual(1000);
+    }
+  });
+
+  it('clamps acks to what is in flight and ignores a remote overrunning its window', () => {
+    const fc = new FlowControl({ budget: 100, minGrant: 10 });
+    fc.received(30);
+    expect(fc.acked(1_000_000)).toBe(30);
     expect(fc.inFlight).toBe(0);
-    expect(fc.sent(101)).toBe(true);
-    expect(fc.totals).toEqual({ sent: 131, acked: 30 });
+    fc.received(150); // more than the window allowed
+    expect(fc.window).toBe(0);
+    expect(fc.acked(0)).toBe(0); // 150 unacked: no room at all
+    expect(fc.totals).toEqual({ sent: 180, acked: 30 });
   });
 
-  it('rejects nonsensical watermarks', () => {
-    expect(() => new FlowControl({ high: 10, low: 10 })).toThrow(RangeError);
+  it('rejects nonsensical limits', () => {
+    expect(() => new FlowControl({ budget: 10, minGrant: 20 })).toThrow(RangeError);
+    expect(() => new FlowControl({ budget: 10, minGrant: 0 })).toThrow(RangeError);
   });
 });

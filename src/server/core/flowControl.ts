@@ -1,61 +1,71 @@
 /**
- * Render-ack flow control, server side: counts bytes sent to the browser and not yet
- * acknowledged as rendered. Pure accounting; the caller pauses/resumes the SSH channel.
- * Hysteresis (pause above `high`, resume only below `low`) keeps the channel from
- * flapping on every ack.
+ * End-to-end output credit, server side. Pure accounting; the caller turns grants into
+ * SSH window adjustments.
+ *
+ * The budget bounds every output byte between the remote program and the screen: the
+ * SSH window the remote may still use plus the bytes sent to the browser and not yet
+ * acked as rendered. The gateway itself never holds a backlog, so after Ctrl-C only the
+ * budget stands between the user and the prompt, whatever the client's speed.
+ * (docs/architecture.md, "Flow control".)
  */
-export interface Watermarks {
-  high: number;
-  low: number;
+export interface FlowBudget {
+  /** Window + unacked bytes never exceed this. */
+  budget: number;
+  /** Smallest window top-up worth an SSH packet; smaller room waits for more acks. */
+  minGrant: number;
 }
 
 export class FlowControl {
   #inFlight = 0;
-  #paused = false;
+  #window: number;
   #sent = 0;
   #acked = 0;
 
-  constructor(private readonly marks: Watermarks) {
-    if (!(marks.low >= 0 && marks.high > marks.low)) {
-      throw new RangeError(`flow control needs 0 <= low < high (got low=${marks.low}, high=${marks.high})`);
+  constructor(private readonly limits: FlowBudget) {
+    if (!(limits.minGrant > 0 && limits.budget >= limits.minGrant)) {
+      throw new RangeError(`flow control needs 0 < minGrant <= budget (got budget=${limits.budget}, minGrant=${limits.minGrant})`);
     }
+    this.#window = limits.budget;
   }
 
+  /** The SSH window to advertise when the channel opens. */
+  get initialWindow(): number {
+    return this.limits.budget;
+  }
+
+  /** Bytes sent to the browser and not yet acked. */
   get inFlight(): number {
     return this.#inFlight;
   }
 
-  get paused(): boolean {
-    return this.#paused;
+  /** Bytes the remote may still send before it must wait for a grant. */
+  get window(): number {
+    return this.#window;
   }
 
   get totals(): { sent: number; acked: number } {
     return { sent: this.#sent, acked: this.#acked };
   }
 
-  /** Records bytes sent; returns true when the producer must pause now. */
-  sent(bytes: number): boolean {
+  /** Records output received from the remote and passed on to the browser. */
+  received(bytes: number): void {
+    // A remote that overruns its window gains nothing: the window just stays shut.
+    this.#window = Math.max(0, this.#window - bytes);
     this.#inFlight += bytes;
     this.#sent += bytes;
-    if (!this.#paused && this.#inFlight > this.marks.high) {
-      this.#paused = true;
-      return true;
-    }
-    return false;
   }
 
   /**
-   * Records an ack; returns true when the producer may resume now. Acks beyond what is
-   * in flight (a confused or hostile client) are clamped so they cannot buy credit.
+   * Records an ack and returns the window to grant now (0: none yet). Acks beyond what
+   * is in flight (a confused or hostile client) are clamped so they cannot buy credit.
    */
-  acked(bytes: number): boolean {
+  acked(bytes: number): number {
     const credited = Math.min(Math.max(0, bytes), this.#inFlight);
     this.#inFlight -= credited;
     this.#acked += credited;
-    if (this.#paused && this.#inFlight <= this.marks.low) {
-      this.#paused = false;
-      return true;
-    }
-    return false;
+    const room = this.limits.budget - this.#inFlight - this.#window;
+    if (room < this.limits.minGrant) return 0;
+    this.#window += room;
+    return room;
   }
 }

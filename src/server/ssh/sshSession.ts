@@ -16,6 +16,7 @@ import { FlowControl } from '../core/flowControl.js';
 import { verifyHostKey, type KnownHostsStore } from '../core/hostKeyPolicy.js';
 import { mapSshError } from '../core/sshErrors.js';
 import type { Logger } from '../log.js';
+import { advertiseSessionWindow, takeOverWindow } from './channelWindow.js';
 import { resolveTarget, type Lookup } from './targetResolver.js';
 
 // ssh2 is CommonJS: Node's ESM loader only sees its default export.
@@ -41,13 +42,14 @@ type KbdFinish = (answers: string[]) => void;
 export class SshSession {
   readonly id = randomUUID();
   readonly startedAt = Date.now();
-  readonly flow = new FlowControl({ high: FLOW.highWatermark, low: FLOW.lowWatermark });
+  readonly flow = new FlowControl({ budget: FLOW.outputBudget, minGrant: FLOW.minWindowGrant });
   bytesIn = 0;
   target: { username: string; host: string; port: number } | undefined;
 
   readonly #store = new DisposableStore();
   readonly #log: Logger;
   #stream: ClientChannel | undefined;
+  #grantWindow: ((bytes: number) => void) | undefined;
   #kbdFinish: KbdFinish | undefined;
   #passwordOffered = false;
   #hostKey: string | undefined;
@@ -156,13 +158,22 @@ export class SshSession {
   }
 
   #openShell(client: Client, size: TermSize): void {
+    try {
+      advertiseSessionWindow(client, this.flow.initialWindow);
+    } catch (err) {
+      return this.end('CHANNEL_FAILED', (err as Error).message);
+    }
     client.shell({ term: this.deps.config.ssh.term, cols: size.cols, rows: size.rows, width: 0, height: 0 }, (err, stream) => {
       if (err) return this.end('CHANNEL_FAILED', err.message);
       if (this.#ended) return void stream.close();
       this.#stream = stream;
-      limitReadBuffer(stream);
-      limitReadBuffer(stream.stderr);
-      const onData = (chunk: Buffer) => this.#forward(stream, chunk);
+      try {
+        this.#grantWindow = takeOverWindow(stream);
+      } catch (err) {
+        stream.close();
+        return this.end('CHANNEL_FAILED', (err as Error).message);
+      }
+      const onData = (chunk: Buffer) => this.#forward(chunk);
       this.#store.on(stream, 'data', onData);
       this.#store.on(stream.stderr, 'data', onData);
       stream.on('error', (e: Error) => this.end('REMOTE_CLOSED', e.message));
@@ -175,12 +186,12 @@ export class SshSession {
     });
   }
 
-  #forward(stream: ClientChannel, chunk: Buffer): void {
+  #forward(chunk: Buffer): void {
     if (this.#ended) return;
+    // The remote only sends within the window the browser's acks paid for, so output
+    // goes straight on: nothing queues in the gateway.
+    this.flow.received(chunk.length);
     this.sink.output(chunk);
-    // Pausing the channel stops reading; ssh2 then stops adjusting the SSH window, so
-    // the remote program blocks instead of the gateway or the browser buffering.
-    if (this.flow.sent(chunk.length)) stream.pause();
   }
 
   /** Output read from SSH and held in the gateway (the channel's readable buffer). */
@@ -189,7 +200,9 @@ export class SshSession {
   }
 
   ack(bytes: number): void {
-    if (this.flow.acked(bytes)) this.#stream?.resume();
+    if (this.#ended) return;
+    const grant = this.flow.acked(bytes);
+    if (grant > 0) this.#grantWindow?.(grant);
   }
 
   write(data: string | Uint8Array): void {
@@ -225,20 +238,6 @@ export class SshSession {
     const message = (err as { message?: unknown }).message;
     return typeof message === 'string' && message ? message : undefined;
   }
-}
-
-/**
- * ssh2 creates channel streams with a 2 MiB highWaterMark and grants more SSH window
- * whenever push() returns true, so a paused channel would keep accepting data until
- * 2 MiB sit in the gateway, and only then let the window close. With a one-packet mark
- * the window stops growing as soon as we pause. (The window ssh2 advertises at open,
- * a fixed 2 MiB, can still arrive: see docs/architecture.md.)
- */
-const CHANNEL_READ_BUFFER = 64 * 1024;
-
-function limitReadBuffer(stream: NodeJS.ReadableStream): void {
-  const state = (stream as { _readableState?: { highWaterMark: number } })._readableState;
-  if (state) state.highWaterMark = CHANNEL_READ_BUFFER;
 }
 
 function closeClient(client: Client): void {
