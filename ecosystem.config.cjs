@@ -20,6 +20,8 @@ module.exports = {
       cwd: appDir,
       script: join(appDir, 'dist/server/main.js'),
       exec_mode: 'cluster',
+      // Extra Node flags for the workers, space-separated (e.g. --max-old-space-size=512).
+      node_args: (process.env.GATEWAY_NODE_ARGS || '').split(' ').filter(Boolean),
       instances: Number(process.env.GATEWAY_INSTANCES) || availableParallelism(),
       // PORT for instance 0, PORT+1 for instance 1, …; kept across reloads.
       increment_var: 'PORT',

@@ -6,9 +6,11 @@ import { freePort } from '../src/tools/ports.js';
 import { waitForExit } from '../src/tools/procs.js';
 import { startStack, type Stack } from '../src/tools/stack.js';
 import { waitForHttp } from '../src/tools/waitForHttp.js';
+import { HEAP_DIR, PROBE_NODE_ARGS } from './liveMemory.js';
 
 const MAIN = fileURLToPath(new URL('../dist/server/main.js', import.meta.url));
-const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn' };
+// Every gateway loads the heap probe (bench/liveMemory.ts) so memory is measured after a GC.
+const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn', BENCH_HEAP_DIR: HEAP_DIR };
 
 export interface SingleGateway {
   url: string;
@@ -18,7 +20,7 @@ export interface SingleGateway {
 
 export async function startSingle(): Promise<SingleGateway> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+  const child: ChildProcess = spawn(process.execPath, [...PROBE_NODE_ARGS, MAIN], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), LISTEN_HOST: '127.0.0.1', SESSION_SECRET: randomBytes(32).toString('hex'), ...GATEWAY_ENV },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -35,5 +37,5 @@ export async function startSingle(): Promise<SingleGateway> {
 }
 
 export function startBenchStack(workers: number): Promise<Stack> {
-  return startStack({ instances: workers, env: GATEWAY_ENV });
+  return startStack({ instances: workers, env: { ...GATEWAY_ENV, GATEWAY_NODE_ARGS: PROBE_NODE_ARGS.join(' ') } });
 }

@@ -15,7 +15,8 @@ import { concurrency, flood } from './scenarios/load.js';
 import { reloadUnderLoad } from './scenarios/reload.js';
 import { directPath, gatewayPath, type BenchPath } from './terminals.js';
 import { printTable, type Row } from './report.js';
-import { percentile } from './stats.js';
+import { percentile, withChildren } from './stats.js';
+import { removeHeapDir } from './liveMemory.js';
 
 const env = process.env;
 const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,reload,browser').split(','));
@@ -43,7 +44,7 @@ const paths: BenchPath[] = [directPath(sshd), gatewayPath('single', single.url, 
 const workerPids = async () => (await stack.pm2.list()).map((p) => p.pid);
 const gatewayPaths = [
   { path: paths[1]!, pids: () => Promise.resolve([single.pid]) },
-  { path: paths[2]!, pids: workerPids },
+  { path: paths[2]!, pids: workerPids, proxyPids: () => withChildren(stack.nginx.pid) },
 ];
 const ratio = (value: number, direct: number | undefined, higherIsBetter: boolean) =>
   direct === undefined ? undefined : higherIsBetter ? `${Math.round((value / direct) * 100)} % of direct` : `+${(value - direct).toFixed(3)} ms`;
@@ -61,15 +62,21 @@ try {
   }
   if (wanted.has('throughput')) {
     // 5 rounds, paths interleaved, median per path: one run on 2 busy cores is noisy.
-    const runs = new Map<string, number[]>();
+    const cpuGroups = async (name: string): Promise<Record<string, number[]>> =>
+      name === 'single' ? { gateway: [single.pid] } : name === 'stack' ? { gateway: await workerPids(), nginx: withChildren(stack.nginx.pid) } : {};
+    const runs = new Map<string, { mbs: number; cpu: Record<string, number> }[]>();
     for (let round = 0; round < 5; round++) {
-      for (const p of paths) runs.set(p.name, [...(runs.get(p.name) ?? []), (await throughput(p, Number(env.BENCH_THROUGHPUT_MB ?? 50))).mb_per_s]);
+      for (const p of paths) {
+        const r = await throughput(p, Number(env.BENCH_THROUGHPUT_MB ?? 50), await cpuGroups(p.name));
+        runs.set(p.name, [...(runs.get(p.name) ?? []), { mbs: r.mb_per_s, cpu: r.cpuMsPerMb }]);
+      }
     }
-    const direct = percentile(runs.get('direct')!, 50);
+    const direct = percentile(runs.get('direct')!.map((r) => r.mbs), 50);
     for (const p of paths) {
-      const mbs = runs.get(p.name)!;
-      const median = percentile(mbs, 50);
-      record('throughput', p.name, { mb_per_s_median: median, runs: mbs.join(' / ') }, p.name === 'direct' ? undefined : ratio(median, direct, true));
+      const rs = runs.get(p.name)!;
+      const median = percentile(rs.map((r) => r.mbs), 50);
+      const cpu = Object.fromEntries(Object.keys(rs[0]!.cpu).map((group) => [`${group}_cpu_ms_per_mb`, Math.round(percentile(rs.map((r) => r.cpu[group]!), 50))]));
+      record('throughput', p.name, { mb_per_s_median: median, ...cpu, runs: rs.map((r) => r.mbs).join(' / ') }, p.name === 'direct' ? undefined : ratio(median, direct, true));
     }
   }
   if (wanted.has('echo')) {
@@ -84,19 +91,28 @@ try {
   }
   if (wanted.has('concurrency')) {
     const sizes = (env.BENCH_SESSIONS ?? '100,500,1000').split(',').map(Number);
-    const rssAt = new Map<string, number[]>();
+    const memAt = new Map<string, { rss: number; rssGc: number; heapGc: number }[]>();
     for (const n of sizes) {
       for (const g of gatewayPaths) {
         const pids = await g.pids();
-        const r = await concurrency(g.path, () => pids, n);
-        rssAt.set(g.path.name, [...(rssAt.get(g.path.name) ?? []), r.rss_mb]);
+        const r = await concurrency(g.path, () => pids, n, g.proxyPids);
+        memAt.set(g.path.name, [...(memAt.get(g.path.name) ?? []), { rss: r.rss_mb, rssGc: r.rss_after_gc_mb, heapGc: r.heap_after_gc_mb }]);
         record(`concurrency ${n}`, g.path.name, r);
       }
     }
     // Memory per session: the slope from the smallest to the largest round.
     const [lo, hi] = [sizes[0]!, sizes.at(-1)!];
-    for (const [name, mb] of rssAt) {
-      if (hi > lo) record('RSS per session', name, { kb: Math.round(((mb.at(-1)! - mb[0]!) * 1000) / (hi - lo)), between: `${lo} and ${hi} sessions` });
+    const perSession = (a: number, b: number) => Math.round(((b - a) * 1000) / (hi - lo));
+    for (const [name, m] of memAt) {
+      const [first, last] = [m[0]!, m.at(-1)!];
+      if (hi > lo) {
+        record('memory per session (KB)', name, {
+          rss: perSession(first.rss, last.rss),
+          rss_after_gc: perSession(first.rssGc, last.rssGc),
+          heap_after_gc: perSession(first.heapGc, last.heapGc),
+          between: `${lo} and ${hi} sessions`,
+        });
+      }
     }
   }
   if (wanted.has('flood')) {
@@ -118,4 +134,5 @@ try {
   await stack.stop();
   await single.close();
   await sshd.close();
+  removeHeapDir();
 }

@@ -24,3 +24,13 @@ export function cpuSeconds(pid: number): number {
 }
 
 export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** A process and its direct children (NGINX: the master and its workers). */
+export function withChildren(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...children];
+  } catch {
+    return [pid];
+  }
+}

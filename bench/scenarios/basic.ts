@@ -1,6 +1,6 @@
 /** setup, throughput and echo latency: the same measurement on every path. */
 import type { Auth, BenchPath, BenchTerminal } from '../terminals.js';
-import { nowMs, percentile, round } from '../stats.js';
+import { cpuSeconds, nowMs, percentile, round } from '../stats.js';
 
 export async function setup(path: BenchPath, auth: Auth, n: number) {
   const times: number[] = [];
@@ -13,17 +13,25 @@ export async function setup(path: BenchPath, auth: Auth, n: number) {
   return { p50_ms: round(percentile(times, 50), 1), p95_ms: round(percentile(times, 95), 1), n };
 }
 
-export async function throughput(path: BenchPath, megabytes: number) {
+/**
+ * MB/s until the marker, and the CPU each named process group spent per MB meanwhile
+ * (a cost figure that the shared cores' noise moves far less than MB/s).
+ */
+export async function throughput(path: BenchPath, megabytes: number, cpuGroups: Record<string, number[]> = {}) {
   const t = await path.open('publickey');
   try {
+    const cpu = () => Object.values(cpuGroups).map((pids) => pids.reduce((a, pid) => a + cpuSeconds(pid), 0));
     const start = t.received;
+    const cpu0 = cpu();
     const t0 = nowMs();
     // The marker is computed by the shell, so the echoed command line never matches it.
     t.send(`head -c ${megabytes * 1_000_000} /dev/zero | base64; echo THRU-$((40+2))-END\r`);
     await t.waitFor(/THRU-42-END/, 600_000);
     const seconds = (nowMs() - t0) / 1000;
     const bytes = t.received - start;
-    return { mb_per_s: round(bytes / 1e6 / seconds, 1), bytes, seconds: round(seconds, 2) };
+    const cpu1 = cpu();
+    const cpuMsPerMb = Object.fromEntries(Object.keys(cpuGroups).map((name, i) => [name, ((cpu1[i]! - cpu0[i]!) * 1000) / (bytes / 1e6)]));
+    return { mb_per_s: round(bytes / 1e6 / seconds, 1), bytes, seconds: round(seconds, 2), cpuMsPerMb };
   } finally {
     t.close();
   }

@@ -7,12 +7,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { cpuSeconds, nowMs, round, rss } from '../stats.js';
 import type { BenchPath, BenchTerminal } from '../terminals.js';
+import { sumLiveMemory } from '../liveMemory.js';
 import { echoLatency } from './basic.js';
 
 const sum = (pids: number[], f: (pid: number) => number) => pids.reduce((a, p) => a + f(p), 0);
 
 /** RSS per session is the slope between rounds (see main.ts): a single round's delta is GC noise. */
-export async function concurrency(path: BenchPath, pids: () => number[], n: number) {
+export async function concurrency(path: BenchPath, pids: () => number[], n: number, proxyPids: () => number[] = () => []) {
   const open: BenchTerminal[] = [];
   let failedOpens = 0;
   const t0 = nowMs();
@@ -40,12 +41,18 @@ export async function concurrency(path: BenchPath, pids: () => number[], n: numb
     const ticked = () => open.filter((t, i) => t.received > receivedAtStart[i]!).length;
     for (const until = nowMs() + 5000; ticked() < open.length && nowMs() < until; ) await delay(100);
     const alive = ticked();
+    // Last, so the forced GC cannot land inside the echo measurement.
+    const live = await sumLiveMemory(pids());
+    const proxy = proxyPids();
     return {
       sessions: n,
       failed_opens: failedOpens,
       working: alive,
       open_s: round(openSeconds, 1),
       rss_mb: round(loaded / 1e6, 1),
+      rss_after_gc_mb: round(live.rss / 1e6, 1),
+      heap_after_gc_mb: round(live.heapUsed / 1e6, 1),
+      ...(proxy.length > 0 && { nginx_rss_mb: round(sum(proxy, rss) / 1e6, 1) }),
       cpu_pct: round(cpu * 100, 1),
       echo_p99_ms: echo.p99_ms,
       echo_p50_ms: echo.p50_ms,

@@ -31,16 +31,40 @@ export function createLogger(
   write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
   base: LogFields = {},
 ): Logger {
-  const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => {
-    if (ORDER[lvl] < ORDER[level]) return;
-    const record = { time: new Date().toISOString(), level: lvl, msg, ...(redact({ ...base, ...fields }) as LogFields) };
-    write(JSON.stringify(record));
-  };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger(level, write, { ...base, ...fields }),
-  };
+  return new JsonLogger(level, write, base);
+}
+
+/** A class, not closures: every session and socket has its own child logger. */
+class JsonLogger implements Logger {
+  constructor(
+    private readonly level: LogLevel,
+    private readonly write: (line: string) => void,
+    private readonly base: LogFields,
+  ) {}
+
+  debug(msg: string, fields?: LogFields): void {
+    this.emit('debug', msg, fields);
+  }
+
+  info(msg: string, fields?: LogFields): void {
+    this.emit('info', msg, fields);
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    this.emit('warn', msg, fields);
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    this.emit('error', msg, fields);
+  }
+
+  child(fields: LogFields): Logger {
+    return new JsonLogger(this.level, this.write, { ...this.base, ...fields });
+  }
+
+  private emit(lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): void {
+    if (ORDER[lvl] < ORDER[this.level]) return;
+    const record = { time: new Date().toISOString(), level: lvl, msg, ...(redact({ ...this.base, ...fields }) as LogFields) };
+    this.write(JSON.stringify(record));
+  }
 }
