@@ -20,8 +20,10 @@ module.exports = {
       cwd: appDir,
       script: join(appDir, 'dist/server/main.js'),
       exec_mode: 'cluster',
-      // Extra Node flags for the workers, space-separated (e.g. --max-old-space-size=512).
-      node_args: (process.env.GATEWAY_NODE_ARGS || '').split(' ').filter(Boolean),
+      // A 2 MB young generation (V8 lets it grow to 16 MB semispaces) keeps a flood of
+      // output from adding ~20-30 MB of RSS per worker at the same CPU per MB (see
+      // docs/architecture.md). Same flag as `npm start`. GATEWAY_NODE_ARGS adds more.
+      node_args: ['--max-semi-space-size=2', ...(process.env.GATEWAY_NODE_ARGS || '').split(' ').filter(Boolean)],
       instances: Number(process.env.GATEWAY_INSTANCES) || availableParallelism(),
       // PORT for instance 0, PORT+1 for instance 1, …; kept across reloads.
       increment_var: 'PORT',

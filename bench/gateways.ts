@@ -9,6 +9,8 @@ import { waitForHttp } from '../src/tools/waitForHttp.js';
 import { HEAP_DIR, PROBE_NODE_ARGS } from './liveMemory.js';
 
 const MAIN = fileURLToPath(new URL('../dist/server/main.js', import.meta.url));
+/** The Node flags of `npm start` (package.json), so "single" is what that command runs. */
+const START_NODE_ARGS = ['--max-semi-space-size=2'];
 // Every gateway loads the heap probe (bench/liveMemory.ts) so memory is measured after a GC.
 const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn', BENCH_HEAP_DIR: HEAP_DIR };
 
@@ -20,7 +22,7 @@ export interface SingleGateway {
 
 export async function startSingle(): Promise<SingleGateway> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...PROBE_NODE_ARGS, MAIN], {
+  const child: ChildProcess = spawn(process.execPath, [...START_NODE_ARGS, ...PROBE_NODE_ARGS, MAIN], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), LISTEN_HOST: '127.0.0.1', SESSION_SECRET: randomBytes(32).toString('hex'), ...GATEWAY_ENV },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
