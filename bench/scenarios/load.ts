@@ -4,6 +4,7 @@
  * flood: `cat /dev/urandom | base64` read by a slowly acking client; RSS growth and the
  * time from Ctrl-C to the prompt.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { cpuSeconds, nowMs, round, rss } from '../stats.js';
 import type { BenchPath, BenchTerminal } from '../terminals.js';
@@ -34,7 +35,12 @@ export async function concurrency(path: BenchPath, pids: () => number[], n: numb
     const cpu0 = sum(pids(), cpuSeconds);
     const w0 = nowMs();
     const probe = await path.open('publickey');
+    // The load's clients share this process: its own event-loop delay bounds what the
+    // probe can see, so it is reported beside the probe's p99.
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    loop.enable();
     const echo = await echoLatency(probe, 200);
+    loop.disable();
     probe.close();
     const cpu = (sum(pids(), cpuSeconds) - cpu0) / ((nowMs() - w0) / 1000);
     // Working: its trickle arrives (one line a second); look for up to 5 s.
@@ -56,6 +62,7 @@ export async function concurrency(path: BenchPath, pids: () => number[], n: numb
       cpu_pct: round(cpu * 100, 1),
       echo_p99_ms: echo.p99_ms,
       echo_p50_ms: echo.p50_ms,
+      client_loop_delay_p99_ms: round(loop.percentile(99) / 1e6, 1),
     };
   } finally {
     open.forEach((t) => t.close());
