@@ -34,3 +34,16 @@ export function withChildren(pid: number): number[] {
     return [pid];
   }
 }
+
+/**
+ * Microseconds during which at least one runnable task waited for a CPU (Linux PSI,
+ * /proc/pressure/cpu "some total"); NaN where the kernel does not expose it.
+ */
+export function cpuStallMicros(): number {
+  try {
+    const m = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}

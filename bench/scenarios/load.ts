@@ -6,7 +6,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { cpuSeconds, nowMs, round, rss } from '../stats.js';
+import { cpuSeconds, cpuStallMicros, nowMs, round, rss } from '../stats.js';
 import type { BenchPath, BenchTerminal } from '../terminals.js';
 import { sumLiveMemory } from '../liveMemory.js';
 import { echoLatency } from './basic.js';
@@ -39,7 +39,10 @@ export async function concurrency(path: BenchPath, pids: () => number[], n: numb
     // probe can see, so it is reported beside the probe's p99.
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
+    const [stall0, e0] = [cpuStallMicros(), nowMs()];
     const echo = await echoLatency(probe, 200);
+    // Share of the probe's time in which some task on the machine waited for a CPU.
+    const cpuStall = (cpuStallMicros() - stall0) / 1000 / (nowMs() - e0);
     loop.disable();
     probe.close();
     const cpu = (sum(pids(), cpuSeconds) - cpu0) / ((nowMs() - w0) / 1000);
@@ -63,6 +66,7 @@ export async function concurrency(path: BenchPath, pids: () => number[], n: numb
       echo_p99_ms: echo.p99_ms,
       echo_p50_ms: echo.p50_ms,
       client_loop_delay_p99_ms: round(loop.percentile(99) / 1e6, 1),
+      cpu_stall_pct: round(cpuStall * 100, 0),
     };
   } finally {
     open.forEach((t) => t.close());
