@@ -1,0 +1,71 @@
+/**
+ * `npm run bench` end to end at toy sizes: every path and every scenario runs against the
+ * real sshd, gateway, NGINX/PM2/Redis stack and Chromium, and reports figures that make
+ * sense. How good the figures are is not judged here (docs/benchmarks.md); that the
+ * command works on a fresh clone is.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'webssh-bench-smoke-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type Figures = Record<string, number | string>;
+
+function runBench(env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(REPO, 'node_modules/.bin/tsx'), ['bench/main.ts'], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGINT');
+      reject(new Error(`bench did not finish in ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout });
+    });
+  });
+}
+
+describe('npm run bench', () => {
+  it('runs every scenario on direct, single and stack and writes the table and the JSON', { timeout: 400_000 }, async () => {
+    const out = join(dir, 'results.json');
+    const { code, stdout } = await runBench(
+      { BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_OUT: out },
+      380_000,
+    );
+    expect(code).toBe(0);
+    expect(stdout).toContain('% of direct');
+    const json = JSON.parse(readFileSync(out, 'utf8')) as {
+      commit: string;
+      versions: Record<string, string>;
+      results: Record<string, Record<string, Figures>>;
+    };
+    expect(json.commit).toMatch(/^[0-9a-f]{7,}/);
+    expect(json.versions.openssh).toMatch(/OpenSSH/);
+    const r = json.results;
+    for (const scenario of ['setup (password)', 'setup (publickey)', 'throughput', 'echo latency']) {
+      expect(Object.keys(r[scenario] ?? {}).sort()).toEqual(['direct', 'single', 'stack']);
+    }
+    for (const path of ['direct', 'single', 'stack']) {
+      expect(r.throughput![path]!.mb_per_s_median).toBeGreaterThan(0);
+      expect(r['echo latency']![path]!.p50_ms).toBeGreaterThan(0);
+    }
+    expect(r.throughput!.stack!.nginx_cpu_ms_per_mb).toBeGreaterThanOrEqual(0);
+    for (const path of ['single', 'stack']) {
+      expect(r['concurrency 10']![path]).toMatchObject({ sessions: 10, failed_opens: 0, working: 10 });
+      expect(r['concurrency 10']![path]!.heap_after_gc_mb).toBeGreaterThan(0);
+      expect(r['memory per session (KB)']![path]).toHaveProperty('heap_after_gc');
+      // The flood ended with the prompt after Ctrl-C.
+      expect(r['flood (client acks 1 MB/s)']![path]!.ctrl_c_to_prompt_ms).toBeGreaterThan(0);
+      expect(r.browser![path]!.seq_200000_s).toBeGreaterThan(0);
+    }
+    expect(r['reload under load']!.stack).toMatchObject({ connects_failed: 0, complete_streams: 6 });
+  });
+});
