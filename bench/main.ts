@@ -40,6 +40,16 @@ const stack = await startBenchStack(workers).catch(async (err: unknown) => {
   await sshd.close();
   throw err;
 });
+let stopped: Promise<void> | undefined;
+const stopAll = () =>
+  (stopped ??= (async () => {
+    await stack.stop();
+    await single.close();
+    await sshd.close();
+    removeHeapDir();
+  })());
+// Ctrl-C (or a caller's timeout) still stops everything this run started.
+process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
 const paths: BenchPath[] = [directPath(sshd), gatewayPath('single', single.url, sshd), gatewayPath('stack', stack.url, sshd)];
 const workerPids = async () => (await stack.pm2.list()).map((p) => p.pid);
 const gatewayPaths = [
@@ -131,8 +141,5 @@ try {
   const out = env.BENCH_OUT ?? 'bench-results.json';
   writeFileSync(out, JSON.stringify({ ...environment(workers), results }, null, 2) + '\n');
   process.stdout.write(`\nwritten: ${out}\n`);
-  await stack.stop();
-  await single.close();
-  await sshd.close();
-  removeHeapDir();
+  await stopAll();
 }
