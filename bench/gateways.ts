@@ -1,6 +1,7 @@
 /** The gateway processes a benchmark measures: `npm start` mode and the full stack. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/tools/ports.js';
 import { waitForExit } from '../src/tools/procs.js';
@@ -10,7 +11,9 @@ import { HEAP_DIR, PROBE_NODE_ARGS } from './liveMemory.js';
 
 const MAIN = fileURLToPath(new URL('../dist/server/main.js', import.meta.url));
 /** The Node flags of `npm start` (package.json), so "single" is what that command runs. */
-const START_NODE_ARGS = ['--max-semi-space-size=2'];
+const START_NODE_ARGS = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
+  .split(/\s+/)
+  .filter((arg) => arg.startsWith('--'));
 // Every gateway loads the heap probe (bench/liveMemory.ts) so memory is measured after a GC.
 const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn', BENCH_HEAP_DIR: HEAP_DIR };
 

@@ -72,8 +72,11 @@ try {
   }
   if (wanted.has('throughput')) {
     // 5 rounds, paths interleaved, median per path: one run on 2 busy cores is noisy.
-    const cpuGroups = async (name: string): Promise<Record<string, number[]>> =>
-      name === 'single' ? { gateway: [single.pid] } : name === 'stack' ? { gateway: await workerPids(), nginx: withChildren(stack.nginx.pid) } : {};
+    // The processes each path adds on top of direct SSH (direct adds none).
+    const cpuGroups = async (name: string): Promise<Record<string, number[]>> => {
+      const g = gatewayPaths.find((x) => x.path.name === name);
+      return g ? { gateway: await g.pids(), ...(g.proxyPids && { nginx: g.proxyPids() }) } : {};
+    };
     const runs = new Map<string, { mbs: number; cpu: Record<string, number> }[]>();
     for (let round = 0; round < 5; round++) {
       for (const p of paths) {

@@ -23,7 +23,7 @@ afterAll(async () => {
   await sshd?.close();
 });
 
-/** Resolves once no output has arrived for `quietMs` (the producer is paused). */
+/** Resolves once no output has arrived for `quietMs` (the remote is out of SSH window). */
 function quiet(client: TerminalClient, quietMs: number, timeoutMs = 15_000): Promise<number> {
   return new Promise((resolve, reject) => {
     let last = client.received;
