@@ -7,6 +7,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.base.json ./
 COPY scripts/build.mjs scripts/build.mjs
 COPY src src
+COPY client client
 RUN npm run build
 
 # Production dependencies only (pm2 included: it is the process manager).

@@ -9,7 +9,7 @@ export default tseslint.config(
     extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {
-        project: ['./tsconfig.json', './src/client/tsconfig.json', './src/shared/tsconfig.json', './test/tsconfig.json'],
+        project: ['./tsconfig.json', './client/tsconfig.json', './src/shared/tsconfig.json', './tests/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/container/**', 'node_modules/**'],
+    include: ['tests/**/*.test.ts'],
+    exclude: ['tests/container/**', 'node_modules/**'],
     // Integration and e2e tests start real sshd/Chromium processes: keep the 2 cores calm.
     fileParallelism: false,
     testTimeout: 30_000,

@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // scripts/test-container.sh: checks against a running `docker compose` stack.
 export default defineConfig({
   test: {
-    include: ['test/container/**/*.test.ts'],
+    include: ['tests/container/**/*.test.ts'],
     fileParallelism: false,
     testTimeout: 240_000,
     reporters: ['verbose'],

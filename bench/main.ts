@@ -6,7 +6,7 @@
  * BENCH_WORKERS (2), BENCH_FLOOD_SECONDS (20), BENCH_THROUGHPUT_MB (50), BENCH_OUT.
  */
 import { writeFileSync } from 'node:fs';
-import { startSshd } from '../test/harness/sshd.js';
+import { startSshd } from '../tests/harness/sshd.js';
 import { environment } from './environment.js';
 import { startBenchStack, startSingle } from './gateways.js';
 import { echoLatency, setup, throughput } from './scenarios/basic.js';

@@ -6,9 +6,9 @@
  */
 import ssh2 from 'ssh2';
 import { FLOW } from '../src/shared/limits.js';
-import { routeCookie } from '../test/harness/cluster.js';
-import type { TestSshd } from '../test/harness/sshd.js';
-import { TerminalClient } from '../test/harness/terminalClient.js';
+import { routeCookie } from '../tests/harness/cluster.js';
+import type { TestSshd } from '../tests/harness/sshd.js';
+import { TerminalClient } from '../tests/harness/terminalClient.js';
 
 const { Client } = ssh2;
 

@@ -18,7 +18,7 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', joi
 
 mkdirSync(join(pub, 'assets'), { recursive: true });
 await build({
-  entryPoints: [join(root, 'src/client/main.ts')],
+  entryPoints: [join(root, 'client/main.ts')],
   bundle: true,
   format: 'esm',
   target: 'es2022',
@@ -27,6 +27,6 @@ await build({
   outfile: join(pub, 'assets/app.js'),
   logLevel: 'warning',
 });
-cpSync(join(root, 'src/client/index.html'), join(pub, 'index.html'));
-cpSync(join(root, 'src/client/styles.css'), join(pub, 'assets/app.css'));
+cpSync(join(root, 'client/index.html'), join(pub, 'index.html'));
+cpSync(join(root, 'client/styles.css'), join(pub, 'assets/app.css'));
 cpSync(require.resolve('@xterm/xterm/css/xterm.css'), join(pub, 'assets/xterm.css'));

@@ -13,7 +13,7 @@ const REQUIREMENTS = [
   { what: 'redis-server', bin: 'redis-server', pkg: 'redis-server' },
   { what: 'nginx', bin: 'nginx', extraDirs: ['/usr/sbin'], pkg: 'nginx' },
   { what: 'openssl', bin: 'openssl', pkg: 'openssl' },
-  // gcc + PAM headers build the tiny test PAM module (test/harness/sshd/pam_webssh_otp.c).
+  // gcc + PAM headers build the tiny test PAM module (tests/harness/sshd/pam_webssh_otp.c).
   { what: 'gcc', bin: 'gcc', pkg: 'gcc' },
   { what: 'PAM headers', path: '/usr/include/security/pam_modules.h', pkg: 'libpam0g-dev' },
 ];

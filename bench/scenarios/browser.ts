@@ -3,8 +3,8 @@
  * screen, and key-to-glyph latency (key into xterm → echoed by a raw-mode `cat` →
  * rendered).
  */
-import { launchBrowser, logInWithForm } from '../../test/harness/browser.js';
-import type { TestSshd } from '../../test/harness/sshd.js';
+import { launchBrowser, logInWithForm } from '../../tests/harness/browser.js';
+import type { TestSshd } from '../../tests/harness/sshd.js';
 import { nowMs, percentile, round } from '../stats.js';
 
 export async function browserScenario(url: string, sshd: TestSshd) {

@@ -3,9 +3,9 @@
  * numbered lines and a new session opens every ~100 ms while `pm2 reload` runs.
  */
 import type { Stack } from '../../src/tools/stack.js';
-import { openShell } from '../../test/harness/cluster.js';
-import { LINE_BYTES, openerLoad, STREAM, streamComplete, ticks } from '../../test/harness/reloadLoad.js';
-import type { TestSshd } from '../../test/harness/sshd.js';
+import { openShell } from '../../tests/harness/cluster.js';
+import { LINE_BYTES, openerLoad, STREAM, streamComplete, ticks } from '../../tests/harness/reloadLoad.js';
+import type { TestSshd } from '../../tests/harness/sshd.js';
 import { nowMs, round } from '../stats.js';
 
 export async function reloadUnderLoad(stack: Stack, sshd: TestSshd, k: number) {

@@ -1,5 +1,5 @@
 /**
- * Renders the single page. The template (built from src/client/index.html) carries two
+ * Renders the single page. The template (built from client/index.html) carries two
  * placeholders: the relative root (so every URL works behind a path-rewriting proxy)
  * and the page config as HTML-escaped JSON in a <meta> tag (no inline script, for CSP).
  */

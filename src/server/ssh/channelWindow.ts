@@ -7,7 +7,7 @@
  * paused gateway and the remote program, and a slow browser waited seconds for the
  * prompt after Ctrl-C. The gateway instead grants window only as the browser acks
  * (core/flowControl.ts). Both hooks below touch ssh2 internals: ssh2 is pinned in
- * package.json, and test/integration/flowControl.test.ts fails if they change.
+ * package.json, and tests/integration/flowControl.test.ts fails if they change.
  */
 import type { ClientChannel } from 'ssh2';
 

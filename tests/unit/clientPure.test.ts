@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AckAccounting, type Timers } from '../../src/client/flowControl.js';
-import { binaryStringToBytes, chunkString } from '../../src/client/input.js';
+import { AckAccounting, type Timers } from '../../client/flowControl.js';
+import { binaryStringToBytes, chunkString } from '../../client/input.js';
 
 function fakeTimers(): Timers & { fire(): void; pending: number } {
   const fns = new Map<number, () => void>();

@@ -97,7 +97,7 @@ async function ensureOtpModule(): Promise<string> {
 function pamStack(otpModule: string): string {
   const { kbd } = TEST_ACCOUNTS;
   return [
-    '# Test-only PAM service for the webssh sshd harness (test/harness/sshd/system.ts).',
+    '# Test-only PAM service for the webssh sshd harness (tests/harness/sshd/system.ts).',
     '# Used only by sshd started as a symlink named webssh-test-sshd. Safe to delete.',
     'auth     requisite  pam_unix.so nodelay',
     `auth     [success=done default=ignore]  pam_succeed_if.so quiet user != ${kbd.username}`,

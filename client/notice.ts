@@ -2,7 +2,7 @@
  * The notice banner for gateway `notice` events (e.g. "the gateway restarts soon"),
  * with a live countdown when the notice carries a deadline.
  */
-import type { NoticeMessage } from '../shared/protocol.js';
+import type { NoticeMessage } from '../src/shared/protocol.js';
 import { byId } from './dom.js';
 
 function formatRemaining(ms: number): string {

@@ -3,7 +3,7 @@
  * the debug/test switches from the query string. Values are validated by hand: the
  * client bundle must not pull in zod, and a broken page should still render a form.
  */
-import type { PageConfig } from '../shared/protocol.js';
+import type { PageConfig } from '../src/shared/protocol.js';
 
 export interface ClientOptions {
   /** `?transport=websocket|polling` forces one Engine.IO transport (tests use it). */

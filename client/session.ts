@@ -5,10 +5,10 @@
  * session is over for good; the UI makes a new Session to reconnect.
  */
 import type { Terminal } from '@xterm/xterm';
-import type { KbdPromptMessage, NoticeMessage, PageConfig, StatusMessage } from '../shared/protocol.js';
-import type { StartRequest } from '../shared/schemas.js';
-import { isErrorCode, type ErrorInfo } from '../shared/errors.js';
-import { LIMITS } from '../shared/limits.js';
+import type { KbdPromptMessage, NoticeMessage, PageConfig, StatusMessage } from '../src/shared/protocol.js';
+import type { StartRequest } from '../src/shared/schemas.js';
+import { isErrorCode, type ErrorInfo } from '../src/shared/errors.js';
+import { LIMITS } from '../src/shared/limits.js';
 import type { ClientOptions } from './config.js';
 import { connectErrorInfo, openSocket, type FailureInfo, type GatewaySocket } from './connection.js';
 import { AckAccounting } from './flowControl.js';

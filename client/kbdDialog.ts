@@ -3,8 +3,8 @@
  * prompt (password-type unless the server asks for echo). Rounds may repeat; a round
  * without prompts is answered with `[]` at once.
  */
-import type { KbdPromptMessage } from '../shared/protocol.js';
-import { LIMITS } from '../shared/limits.js';
+import type { KbdPromptMessage } from '../src/shared/protocol.js';
+import { LIMITS } from '../src/shared/limits.js';
 import { byId, el } from './dom.js';
 
 export class KbdDialog {

@@ -3,8 +3,8 @@
  * the current session and session events to the UI, and implements "reconnect".
  */
 import type { Terminal } from '@xterm/xterm';
-import type { PageConfig } from '../shared/protocol.js';
-import type { CredentialsInput, StartRequest } from '../shared/schemas.js';
+import type { PageConfig } from '../src/shared/protocol.js';
+import type { CredentialsInput, StartRequest } from '../src/shared/schemas.js';
 import type { ClientOptions } from './config.js';
 import type { KbdDialog } from './kbdDialog.js';
 import type { LoginForm, Prefill } from './loginForm.js';

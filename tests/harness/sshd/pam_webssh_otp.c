@@ -4,7 +4,7 @@
  * Stock PAM modules only ask echo-off password prompts, so a real two-round login whose
  * second round differs (prompt text AND echo flag) needs this: it asks "Verification code: "
  * with PAM_PROMPT_ECHO_ON and compares the answer with the module argument code=<digits>.
- * Built by test/harness/sshd.ts with: gcc -shared -fPIC -o pam_webssh_otp.so <this> -lpam
+ * Built by tests/harness/sshd.ts with: gcc -shared -fPIC -o pam_webssh_otp.so <this> -lpam
  */
 #include <security/pam_appl.h>
 #include <security/pam_ext.h>

@@ -4,7 +4,7 @@
  * surrogate pair; a string's UTF-8 size is never below its UTF-16 length, so each
  * chunk also satisfies the server's per-string length check.
  */
-import { LIMITS } from '../shared/limits.js';
+import { LIMITS } from '../src/shared/limits.js';
 
 function utf8Length(codePoint: number): number {
   return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;

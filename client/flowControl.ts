@@ -1,12 +1,12 @@
 /**
- * Render-ack accounting (see FLOW in shared/limits.ts). Pure: no DOM, timers injected,
+ * Render-ack accounting (see FLOW in src/shared/limits.ts). Pure: no DOM, timers injected,
  * so it can be unit-tested with fake timers.
  *
  * Call `rendered(n)` from xterm's write callback once `n` output bytes are parsed. An
  * ack is sent as soon as `ackEveryBytes` are pending, or `ackFlushMs` after the first
  * pending byte otherwise, so that small outputs are acknowledged too.
  */
-import { FLOW } from '../shared/limits.js';
+import { FLOW } from '../src/shared/limits.js';
 
 export interface Timers {
   set(fn: () => void, ms: number): unknown;

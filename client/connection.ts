@@ -4,8 +4,8 @@
  * anyway (reconnection is off; the user reconnects explicitly).
  */
 import { io, type Socket } from 'socket.io-client';
-import { SOCKET_PATH_SUFFIX, type ClientToServerEvents, type PageConfig, type ServerToClientEvents } from '../shared/protocol.js';
-import { ERRORS, isErrorCode, type ErrorCode, type ErrorInfo } from '../shared/errors.js';
+import { SOCKET_PATH_SUFFIX, type ClientToServerEvents, type PageConfig, type ServerToClientEvents } from '../src/shared/protocol.js';
+import { ERRORS, isErrorCode, type ErrorCode, type ErrorInfo } from '../src/shared/errors.js';
 import type { ClientOptions } from './config.js';
 
 export type GatewaySocket = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -3,7 +3,7 @@
  * text, a tooltip (host key fingerprint), a transient problem message and the
  * reconnect / edit-connection buttons shown once a session is over.
  */
-import type { StatusMessage } from '../shared/protocol.js';
+import type { StatusMessage } from '../src/shared/protocol.js';
 import type { FailureInfo } from './connection.js';
 import type { ClientState } from './session.js';
 import { byId, formatTarget } from './dom.js';

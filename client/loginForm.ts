@@ -2,9 +2,9 @@
  * The login form (plain HTML in index.html, `#login-form`). Credentials only ever live
  * in memory: the caller gets them on submit; nothing is stored or put into the URL.
  */
-import type { PageConfig } from '../shared/protocol.js';
-import type { CredentialsInput } from '../shared/schemas.js';
-import { LIMITS } from '../shared/limits.js';
+import type { PageConfig } from '../src/shared/protocol.js';
+import type { CredentialsInput } from '../src/shared/schemas.js';
+import { LIMITS } from '../src/shared/limits.js';
 import { byId } from './dom.js';
 
 export type Prefill = PageConfig['prefill'];

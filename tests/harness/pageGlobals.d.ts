@@ -1,4 +1,4 @@
-// The debug hook the client exposes (src/client/main.ts), as the e2e tests see it.
+// The debug hook the client exposes (client/main.ts), as the e2e tests see it.
 import type { Terminal } from '@xterm/xterm';
 
 declare global {
