@@ -6,6 +6,7 @@ export default defineConfig({
     exclude: ['tests/container/**', 'node_modules/**'],
     // Integration and e2e tests start real sshd/Chromium processes: keep the 2 cores calm.
     fileParallelism: false,
+    globalSetup: ['tests/harness/globalSetup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],

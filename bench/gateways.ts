@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/tools/ports.js';
 import { waitForExit } from '../src/tools/procs.js';
+import { guard } from '../src/tools/reaper.js';
 import { startStack, type Stack } from '../src/tools/stack.js';
 import { waitForHttp } from '../src/tools/waitForHttp.js';
 import { HEAP_DIR, PROBE_NODE_ARGS } from './liveMemory.js';
@@ -29,6 +30,7 @@ export async function startSingle(): Promise<SingleGateway> {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), LISTEN_HOST: '127.0.0.1', SESSION_SECRET: randomBytes(32).toString('hex'), ...GATEWAY_ENV },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  const release = guard(child.pid!);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/readyz`, 15_000, () => child.exitCode === null);
   return {
@@ -37,6 +39,7 @@ export async function startSingle(): Promise<SingleGateway> {
     close: async () => {
       child.kill('SIGTERM');
       if (!(await waitForExit(child, 10_000))) child.kill('SIGKILL');
+      release();
     },
   };
 }

@@ -8,7 +8,9 @@ import { chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitForExit } from './procs.js';
+import { freePort } from './ports.js';
+import { killTree, waitForExit } from './procs.js';
+import { guard } from './reaper.js';
 import { waitForHttp } from './waitForHttp.js';
 
 export const NGINX_DIR = fileURLToPath(new URL('../../nginx', import.meta.url));
@@ -16,8 +18,9 @@ export const NGINX_DIR = fileURLToPath(new URL('../../nginx', import.meta.url));
 export interface NginxOptions {
   /** `host:port` of every gateway worker, on every host. */
   upstreams: string[];
-  httpPort: number;
-  httpsPort: number;
+  /** Ports to listen on; when left out, free ones are picked (and picked again if taken meanwhile). */
+  httpPort?: number;
+  httpsPort?: number;
   tls?: { cert: string; key: string };
   listenHost?: string;
 }
@@ -58,9 +61,6 @@ export function selfSignedCertificate(dir: string): { cert: string; key: string 
   return { cert, key };
 }
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => live.forEach((p) => p.kill('SIGKILL')));
-
 export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
   const dir = mkdtempSync(join(tmpdir(), 'webssh-nginx-'));
   const snippets = join(dir, 'conf');
@@ -70,12 +70,16 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
   // As root, nginx workers run as nobody and must be able to write request bodies here.
   if (process.getuid?.() === 0) chownSync(tmp, 65534, 65534);
   const tls = opts.tls ?? selfSignedCertificate(dir);
+  let releaseGuard = (): void => undefined;
   const host = opts.listenHost ?? '127.0.0.1';
+  let ports = { http: opts.httpPort ?? 0, https: opts.httpsPort ?? 0 };
+  let upstreamList = opts.upstreams;
   const write = (upstreams: string[]) => {
+    upstreamList = upstreams;
     const values = {
       WEBSSH_UPSTREAMS: upstreamLines(upstreams),
-      HTTP_PORT: `${host}:${opts.httpPort}`,
-      HTTPS_PORT: `${host}:${opts.httpsPort}`,
+      HTTP_PORT: `${host}:${ports.http}`,
+      HTTPS_PORT: `${host}:${ports.https}`,
       TLS_CERT: tls.cert,
       TLS_KEY: tls.key,
       WEBSSH_NGINX_DIR: snippets,
@@ -84,7 +88,6 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
       writeFileSync(join(snippets, `${name}.conf`), renderTemplate(readFileSync(join(NGINX_DIR, `${name}.conf.template`), 'utf8'), values));
     }
   };
-  write(opts.upstreams);
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
@@ -110,10 +113,6 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
       throw new Error(`nginx rejected the configuration: ${String((err as { stderr?: Buffer }).stderr)}`, { cause: err });
     }
   };
-  check();
-  const child = spawn('nginx', ['-p', dir, '-e', `${dir}/error.log`, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
-  live.add(child);
-  const url = `http://${host}:${opts.httpPort}`;
   const errorLog = () => {
     try {
       return readFileSync(join(dir, 'error.log'), 'utf8');
@@ -121,13 +120,37 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
       return '';
     }
   };
-  await waitForHttp(`${url}/nginx-health`, 10_000, () => child.exitCode === null).catch((err: unknown) => {
-    child.kill('SIGKILL');
-    throw new Error(`nginx did not start: ${(err as Error).message}\n${errorLog()}`, { cause: err });
-  });
+  // Ports we pick may be taken by someone else before nginx binds them: pick again.
+  let child: ChildProcess;
+  for (let attempt = 1; ; attempt++) {
+    if (opts.httpPort === undefined) ports = { ...ports, http: await freePort(host) };
+    if (opts.httpsPort === undefined) ports = { ...ports, https: await freePort(host) };
+    write(upstreamList);
+    check();
+    child = spawn('nginx', ['-p', dir, '-e', `${dir}/error.log`, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' });
+    const release = child.pid === undefined ? () => undefined : guard(child.pid, dir);
+    const started = child;
+    const ok = await waitForHttp(`http://${host}:${ports.http}/nginx-health`, 10_000, () => started.exitCode === null).then(
+      () => true,
+      (err: unknown) => {
+        if (started.pid !== undefined) killTree(started.pid, 'SIGKILL'); // a killed master leaves its workers
+        const log = errorLog();
+        const retry = /Address already in use/.test(log) && (opts.httpPort === undefined || opts.httpsPort === undefined) && attempt < 5;
+        if (!retry) throw new Error(`nginx did not start: ${(err as Error).message}\n${log}`, { cause: err });
+        return false;
+      },
+    );
+    if (ok) {
+      releaseGuard = release;
+      break;
+    }
+    await waitForExit(started, 5_000);
+    release();
+  }
+  const url = `http://${host}:${ports.http}`;
   return {
     url,
-    httpsUrl: `https://${host}:${opts.httpsPort}`,
+    httpsUrl: `https://${host}:${ports.https}`,
     dir,
     pid: child.pid!,
     errorLog,
@@ -140,10 +163,10 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
     close: async () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
-        if (!(await waitForExit(child, 10_000))) child.kill('SIGKILL');
+        if (!(await waitForExit(child, 10_000)) && child.pid !== undefined) killTree(child.pid, 'SIGKILL');
       }
-      live.delete(child);
       rmSync(dir, { recursive: true, force: true });
+      releaseGuard();
     },
   };
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { killTree } from './procs.js';
+import { guard } from './reaper.js';
 
 const run = promisify(execFile);
 const PM2_BIN = createRequire(import.meta.url).resolve('pm2/bin/pm2');
@@ -28,6 +29,8 @@ export class Pm2 {
   readonly home: string;
   readonly #ownsHome: boolean;
   readonly #seen = new Set<number>();
+  /** Set once the daemon exists: it is detached, so only the reaper stops it if we die. */
+  #releaseDaemon: (() => void) | undefined;
 
   constructor(home?: string) {
     this.#ownsHome = home === undefined;
@@ -41,6 +44,7 @@ export class Pm2 {
       timeout: timeoutMs,
       maxBuffer: 16 * 1024 * 1024,
     });
+    this.#guardDaemon();
     return stdout;
   }
 
@@ -71,12 +75,20 @@ export class Pm2 {
     }
   }
 
+  #guardDaemon(): void {
+    if (this.#releaseDaemon) return;
+    const daemon = this.daemonPid();
+    if (daemon !== undefined) this.#releaseDaemon = guard(daemon, this.#ownsHome ? this.home : '');
+  }
+
   async kill(): Promise<void> {
     await this.list().catch(() => []);
     const daemon = this.daemonPid();
     await this.exec(['kill'], {}, 90_000).catch(() => undefined);
     for (const pid of [...this.#seen, ...(daemon ? [daemon] : [])]) if (alive(pid)) killTree(pid, 'SIGKILL');
     if (this.#ownsHome) rmSync(this.home, { recursive: true, force: true });
+    this.#releaseDaemon?.();
+    this.#releaseDaemon = undefined;
   }
 }
 

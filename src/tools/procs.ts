@@ -1,8 +1,7 @@
 // Process helpers for the sshd harness: everything by PID, never by process name.
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Writable } from 'node:stream';
+import { guard } from './reaper.js';
 
 /** PIDs of all descendants of `root`, from one synchronous scan of /proc (usable in 'exit' hooks). */
 export function descendants(root: number): number[] {
@@ -64,19 +63,9 @@ export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boo
 }
 
 /**
- * A tiny `sh` watchdog that SIGTERMs `pid` and removes `dir` when this Node process dies in any
- * way, even SIGKILL (vitest ends its workers without running 'exit' hooks): it blocks reading a
- * pipe from us, and EOF means we are gone. disarm() (on a normal close) makes it exit quietly.
+ * SIGTERMs `pid` (and its descendants) and removes `dir` when this Node process dies in any
+ * way, even SIGKILL (see reaper.ts). disarm() (on a normal close) drops the guard.
  */
 export function startWatchdog(pid: number, dir: string): { disarm: () => void } {
-  const script = 'read -r cmd; [ "$cmd" = done ] && exit 0; kill -TERM "$1" 2>/dev/null; rm -rf -- "$2"';
-  const dog = spawn('/bin/sh', ['-c', script, 'webssh-sshd-watchdog', String(pid), dir], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-    detached: true, // own process group: a Ctrl-C to the test run must not kill it before it acts
-  });
-  dog.on('error', () => undefined);
-  dog.stdin?.on('error', () => undefined);
-  dog.unref();
-  (dog.stdin as (Writable & { unref?: () => void }) | null)?.unref?.();
-  return { disarm: () => dog.stdin?.end('done\n') };
+  return { disarm: guard(pid, dir) };
 }

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { guard } from './reaper.js';
 
 export interface RedisServer {
   port: number;
@@ -18,21 +19,27 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => live.forEach((p) => p.kill('SIGKILL')));
-
 export type TestRedis = RedisServer;
+
+class RedisExit extends Error {
+  readonly addressInUse: boolean;
+  constructor(code: number | null, output: string) {
+    super(`redis-server exited (${code}):\n${output}`);
+    this.addressInUse = /Address already in use/i.test(output);
+  }
+}
 
 export async function startRedis(opts: { port?: number } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'webssh-redis-'));
-  const port = opts.port ?? (await freePort());
+  let port = opts.port ?? (await freePort());
   let proc: ChildProcess | undefined;
 
-  const start = async () => {
+  let release = (): void => undefined;
+  const launch = async () => {
     const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    live.add(child);
+    if (child.pid !== undefined) release = guard(child.pid, dir);
     proc = child;
     let out = '';
     await new Promise<void>((resolve, reject) => {
@@ -44,8 +51,20 @@ export async function startRedis(opts: { port?: number } = {}): Promise<RedisSer
           resolve();
         }
       });
-      child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`redis-server exited (${code}):\n${out}`))));
+      child.once('exit', (code) => (clearTimeout(timer), reject(new RedisExit(code, out))));
     });
+  };
+
+  // A port picked here may be taken by someone else before redis binds it: pick another.
+  const start = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await launch();
+      } catch (err) {
+        if (!(err instanceof RedisExit && err.addressInUse) || opts.port !== undefined || attempt >= 5) throw err;
+        port = await freePort();
+      }
+    }
   };
 
   const stop = async () => {
@@ -55,7 +74,7 @@ export async function startRedis(opts: { port?: number } = {}): Promise<RedisSer
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     await exited;
-    live.delete(child);
+    release();
   };
 
   await start();

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { guard } from '../../src/tools/reaper.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'webssh-bench-smoke-'));
@@ -20,6 +21,8 @@ type Figures = Record<string, number | string>;
 function runBench(env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(join(REPO, 'node_modules/.bin/tsx'), ['bench/main.ts'], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // If this worker dies, the reaper stops the bench and, through its own reaper, all it started.
+    const release = guard(child.pid!);
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const timer = setTimeout(() => {
@@ -28,6 +31,7 @@ function runBench(env: Record<string, string>, timeoutMs: number): Promise<{ cod
     }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
+      release();
       resolve({ code, stdout });
     });
   });
