@@ -111,6 +111,11 @@ export class SshSession {
     };
     try {
       client.connect(cfg);
+      // Without ssh2's optional native binding (a plain `npm ci` does not build it) ssh2
+      // writes each packet in several socket writes; with Nagle on, the tail of every
+      // keystroke's packet waited for sshd's delayed ACK: ~40 ms per echo. Node applies
+      // this once the socket connects.
+      client.setNoDelay(true);
     } catch (err) {
       this.end(mapSshError(err));
     }
