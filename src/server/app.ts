@@ -29,6 +29,7 @@ import type { Logger } from './log.js';
 import { SessionRegistry } from './socket/sessionRegistry.js';
 import { createSocketServer, type GatewayIo } from './socket/socketServer.js';
 import { attachTerminal, type GatewaySocket } from './socket/terminalHandler.js';
+import { sshCryptoPath } from './ssh/cryptoPath.js';
 import { SshSession } from './ssh/sshSession.js';
 import type { Lookup } from './ssh/targetResolver.js';
 import { version } from './version.js';
@@ -145,7 +146,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   app.use(securityHeaders);
   // Liveness: the process answers. Readiness: it wants new sessions.
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok', version, sessions: registry.size, node });
+    res.json({ status: 'ok', version, sessions: registry.size, node, ssh: { crypto: sshCryptoPath(), noDelay: true } });
   });
   app.get('/readyz', (_req, res) => {
     if (ready()) res.json({ status: 'ready', version });
@@ -192,6 +193,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         httpServer.once('error', reject);
         httpServer.listen(config.port, config.listenHost, () => {
           httpServer.off('error', reject);
+          log.info('ssh transport', { nativeCryptoBinding: sshCryptoPath().nativeBinding, tcpNoDelay: true });
           resolve((httpServer.address() as AddressInfo).port);
         });
       });

@@ -5,6 +5,7 @@
  * Single keystrokes through the gateway to a real sshd must echo far below that step.
  * Generous on purpose: this catches a 40 ms stall, not a 1 ms regression (npm run bench).
  */
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
@@ -46,4 +47,12 @@ it('a single keystroke echoes well under the 40 ms delayed-ACK step (median of 2
   // With Nagle back, no echo can beat the ~40 ms delayed ACK (measured 46-47 ms median);
   // without it, 1-2 ms on a quiet machine and 10-16 ms at a load average of 17.
   expect(median).toBeLessThan(30);
+});
+
+it('/healthz and the startup log say which crypto path ssh2 runs on', async () => {
+  const { bindingAvailable } = createRequire(import.meta.url)('ssh2/lib/protocol/crypto.js') as { bindingAvailable: boolean };
+  const health = (await (await fetch(`${gw.url}/healthz`)).json()) as { ssh: { crypto: { nativeBinding: boolean }; noDelay: boolean } };
+  expect(health.ssh).toEqual({ crypto: { nativeBinding: bindingAvailable }, noDelay: true });
+  const line = gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'ssh transport');
+  expect(line).toMatchObject({ nativeCryptoBinding: bindingAvailable, tcpNoDelay: true });
 });
