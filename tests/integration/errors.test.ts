@@ -4,6 +4,7 @@
  * the shared gateway first and checks afterwards that it still answers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -203,33 +204,27 @@ describe('an unreachable network', () => {
   //    an ICMP host-unreachable from a router on the path gives;
   //  - 203.0.113.9 has no route at all (only `lo` is up): ENETUNREACH.
   // The test reaches the gateway through a Unix socket (not bound to a network namespace)
-  // relayed to TCP on each side.
+  // relayed to TCP on each side. The children log to files and report readiness over IPC: a
+  // pipe to this process would break if it died, and the watchdogs' SIGTERM must still work.
+  const PORT_IN_NAMESPACE = 2222; // the namespace is new and empty: nothing else can hold it
   let dir: string;
-  let gateway: ChildProcess;
+  let gateway: ChildProcess | undefined;
   let relay: ChildProcess | undefined;
-  let front: Server;
+  let front: Server | undefined;
   let url: string;
-  let gatewayOut = '';
   const dogs: { disarm: () => void }[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'webssh-netns-'));
     const script = 'ip link set lo up && ip route add unreachable 198.51.100.7/32 && exec "$@"';
-    gateway = spawn('unshare', ['--net', 'sh', '-c', script, 'sh', process.execPath, MAIN], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        PORT: '0',
-        LISTEN_HOST: '127.0.0.1',
-        SESSION_SECRET: TEST_SECRET,
-        SSH_ALLOWED_TARGETS: '198.51.100.7:22,203.0.113.9:22',
-        DRAIN_TIMEOUT_SECONDS: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    gateway = spawnReady('gateway', 'unshare', ['--net', 'sh', '-c', script, 'sh', process.execPath, MAIN], {
+      PORT: String(PORT_IN_NAMESPACE),
+      LISTEN_HOST: '127.0.0.1',
+      SESSION_SECRET: TEST_SECRET,
+      SSH_ALLOWED_TARGETS: '198.51.100.7:22,203.0.113.9:22',
+      DRAIN_TIMEOUT_SECONDS: '1',
     });
-    gateway.stdout?.on('data', (d: Buffer) => (gatewayOut += d.toString()));
-    gateway.stderr?.on('data', (d: Buffer) => (gatewayOut += d.toString()));
-    dogs.push(startWatchdog(gateway.pid ?? 0, dir));
-    const port = await lineFrom(gateway, () => gatewayOut, /"url":"http:\/\/127\.0\.0\.1:(\d+)\/ssh"/);
+    await readyOf(gateway); // main.js tells its parent `ready` once it listens (as PM2 wants)
 
     const sock = join(dir, 'gateway.sock');
     const relayCode = [
@@ -237,27 +232,25 @@ describe('an unreachable network', () => {
       'const [port, path] = process.argv.slice(1);',
       "net.createServer((s) => { const c = net.connect(Number(port), '127.0.0.1'); s.pipe(c).pipe(s);",
       "  s.on('error', () => c.destroy()); c.on('error', () => s.destroy()); })",
-      "  .listen(path, () => console.log('relay ready'));",
+      "  .listen(path, () => process.send('ready'));",
     ].join('\n');
-    let relayOut = '';
-    relay = spawn('nsenter', [`--net=/proc/${gateway.pid}/ns/net`, '--', process.execPath, '-e', relayCode, port, sock], { stdio: ['ignore', 'pipe', 'pipe'] });
-    relay.stdout?.on('data', (d: Buffer) => (relayOut += d.toString()));
-    relay.stderr?.on('data', (d: Buffer) => (relayOut += d.toString()));
-    dogs.push(startWatchdog(relay.pid ?? 0, dir));
-    await lineFrom(relay, () => relayOut, /relay (ready)/);
+    const nsArgs = [`--net=/proc/${gateway.pid}/ns/net`, '--', process.execPath, '-e', relayCode, String(PORT_IN_NAMESPACE), sock];
+    relay = spawnReady('relay', 'nsenter', nsArgs, {});
+    await readyOf(relay);
 
-    front = createServer((s) => {
+    const server = createServer((s) => {
       const c = connect(sock);
       s.pipe(c).pipe(s);
       s.on('error', () => c.destroy());
       c.on('error', () => s.destroy());
     });
-    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
+    front = server;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   });
 
   afterAll(async () => {
-    await new Promise((r) => front?.close(r));
+    await new Promise((r) => (front ? front.close(r) : r(undefined)));
     for (const p of [relay, gateway]) {
       if (!p?.pid) continue;
       killTree(p.pid, 'SIGTERM');
@@ -266,6 +259,20 @@ describe('an unreachable network', () => {
     for (const d of dogs) d.disarm();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+
+  /** A child with its output in `<dir>/<name>.log`, an IPC channel, and a watchdog. */
+  function spawnReady(name: string, cmd: string, args: string[], env: Record<string, string>): ChildProcess {
+    const out = openSync(join(dir, `${name}.log`), 'a');
+    try {
+      const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', out, out, 'ipc'] });
+      child.on('error', () => undefined); // surfaces as 'exit' in readyOf
+      if (child.pid !== undefined) dogs.push(startWatchdog(child.pid, dir));
+      Object.assign(child, { logFile: join(dir, `${name}.log`) });
+      return child;
+    } finally {
+      closeSync(out);
+    }
+  }
 
   it.each([
     ['198.51.100.7', 'EHOSTUNREACH'],
@@ -280,34 +287,33 @@ describe('an unreachable network', () => {
     } finally {
       c.close();
     }
-    expect(gateway.exitCode).toBeNull(); // and the gateway lives on
+    expect(gateway?.exitCode).toBeNull(); // and the gateway lives on
   });
 });
 
-/** Resolves with the first capture group of `re` in the child's output; fails if it exits first. */
-function lineFrom(proc: ChildProcess, out: () => string, re: RegExp, ms = 15_000): Promise<string> {
+/** Resolves on the child's IPC `ready`; fails (with its log) if it exits first or takes too long. */
+function readyOf(proc: ChildProcess, ms = 15_000): Promise<void> {
+  const log = () => readFileSync((proc as ChildProcess & { logFile: string }).logFile, 'utf8');
   return new Promise((resolve, reject) => {
-    const check = (): void => {
-      const m = re.exec(out());
-      if (!m) return;
+    const onMessage = (msg: unknown): void => {
+      if (msg !== 'ready') return;
       done();
-      resolve(m[1] ?? '');
+      resolve();
     };
-    const onExit = (): void => {
+    const onExit = (code: number | null, signal: string | null): void => {
       done();
-      reject(new Error(`exited before ${String(re)}:\n${out()}`));
+      reject(new Error(`exited (code ${code}, signal ${signal}) before ready:\n${log()}`));
     };
     const timer = setTimeout(() => {
       done();
-      reject(new Error(`no ${String(re)} within ${ms} ms:\n${out()}`));
+      reject(new Error(`not ready within ${ms} ms:\n${log()}`));
     }, ms);
     const done = (): void => {
       clearTimeout(timer);
-      proc.stdout?.off('data', check);
+      proc.off('message', onMessage);
       proc.off('exit', onExit);
     };
-    proc.stdout?.on('data', check);
+    proc.on('message', onMessage);
     proc.once('exit', onExit);
-    check();
   });
 }
