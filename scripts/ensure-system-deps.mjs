@@ -16,6 +16,8 @@ const REQUIREMENTS = [
   // gcc + PAM headers build the tiny test PAM module (tests/harness/sshd/pam_webssh_otp.c).
   { what: 'gcc', bin: 'gcc', pkg: 'gcc' },
   { what: 'PAM headers', path: '/usr/include/security/pam_modules.h', pkg: 'libpam0g-dev' },
+  // `ip` sets up the network namespace behind the HOST_UNREACHABLE test (tests/integration/errors.test.ts).
+  { what: 'ip', bin: 'ip', extraDirs: ['/usr/sbin', '/sbin'], pkg: 'iproute2' },
 ];
 
 const APT_TIMEOUT_MS = 15 * 60_000;

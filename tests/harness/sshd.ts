@@ -21,6 +21,8 @@ const ECDSA_PASSPHRASE = 'webssh-test-passphrase';
 export interface TestSshd {
   host: string;
   port: number;
+  /** The listening sshd's PID; each connection is served by its descendants (see src/tools/procs.ts `descendants`). */
+  pid: number;
   /** Raw SSH wire-format public host key: what ssh2's `hostVerifier` receives without `hostHash`. */
   hostKey: Buffer;
   /** `ssh-ed25519 AAAA…` (a known_hosts line without the host part). */
@@ -226,11 +228,12 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<TestSshd> 
         if (attempt >= 3 || !(err as { addressInUse?: boolean }).addressInUse) throw err;
       }
     }
-    const { port, log, stop } = sshd;
+    const { port, pid, log, stop } = sshd;
     let closing: Promise<void> | undefined;
     return {
       host: '127.0.0.1',
       port,
+      pid,
       hostKey,
       hostKeyLine,
       hostKeyFingerprint: `SHA256:${digest.toString('base64').replace(/=+$/, '')}`,

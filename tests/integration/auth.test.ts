@@ -3,6 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
+import { startScriptedServer } from '../harness/scriptedSshServer.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
 
@@ -84,6 +85,46 @@ describe('authentication against real OpenSSH', () => {
     expect(c.kbdPrompts).toHaveLength(1);
     c.socket.emit('kbdAnswers', [otp]);
     await runsCommand(c);
+  });
+
+  // OpenSSH asks PAM's prompts one per round (auth-pam.c: sshpam_query returns at the first
+  // prompt, sshpam_respond accepts exactly one answer), so real sshd cannot produce a round with
+  // several prompts; the scripted ssh2 server does, as other SSH servers do.
+  it('keyboard-interactive with several prompts in one round (scripted server), then another round', async () => {
+    const round1 = {
+      title: 'Two-factor login',
+      instructions: 'Answer both questions.',
+      prompts: [
+        { prompt: 'Password: ', echo: false },
+        { prompt: 'Verification code: ', echo: true },
+      ],
+      answers: ['multi-Pa55', '135790'],
+    };
+    const round2 = { prompts: [{ prompt: 'Favourite colour? ', echo: true }], answers: ['teal'] };
+    const server = await startScriptedServer({ kbdRounds: [round1, round2], onShell: (s) => s.write('multi-prompt login ok\r\n') });
+    try {
+      const c = client();
+      // A form password too: with two prompts in the round the gateway must still ask the page.
+      c.start({ host: '127.0.0.1', port: server.port, username: 'u', password: 'multi-Pa55' });
+      await c.waitFor('first round', () => c.kbdPrompts[0]);
+      expect(c.kbdPrompts).toEqual([{ name: round1.title, instructions: round1.instructions, prompts: round1.prompts }]);
+      c.socket.emit('kbdAnswers', round1.answers);
+      await c.waitFor('second round', () => c.kbdPrompts[1]);
+      expect(c.kbdPrompts[1]?.prompts).toEqual(round2.prompts);
+      c.socket.emit('kbdAnswers', round2.answers);
+      await c.waitForState('connected');
+      await c.waitForText('multi-prompt login ok');
+      expect(server.kbdAnswers).toEqual([round1.answers, round2.answers]);
+
+      const wrong = client();
+      wrong.start({ host: '127.0.0.1', port: server.port, username: 'u' });
+      await wrong.waitFor('first round', () => wrong.kbdPrompts[0]);
+      wrong.socket.emit('kbdAnswers', ['multi-Pa55', '000000']);
+      expect(await wrong.waitForEnd()).toMatchObject({ code: 'AUTH_FAILED', retryable: false });
+      expect(wrong.kbdPrompts).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
   });
 
   it('a wrong password ends with AUTH_FAILED and leaks nothing into the logs', async () => {
