@@ -20,7 +20,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   // Under PM2 every line says which instance (and which process of it, across reloads) wrote it.
-  const log = createLogger(config.logLevel, undefined, config.instance === undefined ? {} : { instance: config.instance, pid: process.pid });
+  // A closed stdout (the reader of a pipe went away) must not turn every log line into an
+  // EPIPE that the last-resort handler below logs again, in a loop that ignored SIGTERM.
+  let stdoutOpen = true;
+  process.stdout.on('error', () => (stdoutOpen = false));
+  const write = (line: string) => {
+    if (stdoutOpen) process.stdout.write(line + '\n');
+  };
+  const log = createLogger(config.logLevel, write, config.instance === undefined ? {} : { instance: config.instance, pid: process.pid });
   const gateway = createGateway(config, { log });
   let port: number;
   try {
