@@ -3,6 +3,7 @@
  * credentials over as a one-time sealed grant, the origin check, the base path.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectCsp } from '../harness/csp.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
@@ -24,6 +25,12 @@ afterAll(async () => {
 
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+/** The value of the cookie `name` this response sets, if it sets one. */
+const setCookieValue = (res: Response, name: string) =>
+  res.headers
+    .getSetCookie()
+    .map((c) => /^([^=;]+)=([^;]*)/.exec(c))
+    .find((m) => m?.[1] === name)?.[2];
 const pageConfig = (html: string) => JSON.parse((/name="webssh-config" content="([^"]*)"/.exec(html)?.[1] ?? '').replace(/&#34;/g, '"').replace(/&#39;/g, "'").replace(/&#60;/g, '<').replace(/&#62;/g, '>').replace(/&#38;/g, '&')) as Record<string, unknown>;
 
 function client(opts: ConstructorParameters<typeof TerminalClient>[1] = {}): TerminalClient {
@@ -40,10 +47,12 @@ describe('the page', () => {
     for (const name of ['host', 'port', 'username', 'password', 'privateKey', 'passphrase']) expect(html).toContain(`name="${name}"`);
     expect(html).toContain('src="ssh/assets/app.js"');
     expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/); // no inline script
-    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expectCsp(res.headers.get('content-security-policy')); // every directive, exactly
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     expect(pageConfig(html)).toMatchObject({ root: 'ssh/', mode: 'form' });
-    expect((await fetch(`${gw.url}/ssh/assets/app.js`)).status).toBe(200);
+    const asset = await fetch(`${gw.url}/ssh/assets/app.js`);
+    expect(asset.status).toBe(200);
+    expectCsp(asset.headers.get('content-security-policy'));
   });
 
   it('prefills from the query string and escapes what it echoes', async () => {
@@ -145,17 +154,42 @@ describe('credential handover', () => {
     });
     expect(first.status).toBe(200);
     const cookie1 = cookieOf(first);
+    const sid1 = setCookieValue(first, 'webssh_sid');
+    expect(sid1).toBeDefined();
     const second = await fetch(`${gw.url}/ssh/host/${sshd.host}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: cookie1 },
       body: new URLSearchParams({ port: String(sshd.port), username, password }).toString(),
     });
-    const cookie2 = cookieOf(second);
-    expect(cookie2).toMatch(/^webssh_sid=/);
-    expect(cookie2).not.toBe(cookie1); // regenerated on login
-    const c = client({ cookie: cookie2 });
+    // Only the session cookie matters here (the first response also set the route cookie).
+    // No new Set-Cookie would mean the browser keeps the old id: that counts as "same".
+    const sid2 = setCookieValue(second, 'webssh_sid') ?? sid1;
+    expect(sid2).not.toBe(sid1); // regenerated on login
+    const c = client({ cookie: `webssh_sid=${sid2}` });
     c.start('grant');
     await c.waitForState('connected');
+  });
+
+  it('SESSION_COOKIE_NAME names the session cookie, and a login works with it', async () => {
+    const g = await startGateway({ SESSION_COOKIE_NAME: 'corp_webssh-1' });
+    try {
+      const { username, password } = sshd.users.password;
+      const res = await fetch(`${g.url}/ssh/host/${sshd.host}?port=${sshd.port}`, { headers: { authorization: basic(username, password) } });
+      expect(res.status).toBe(200);
+      const names = res.headers.getSetCookie().map((c) => c.split('=')[0]);
+      expect(names).toContain('corp_webssh-1');
+      expect(names).not.toContain('webssh_sid');
+      const sid = setCookieValue(res, 'corp_webssh-1');
+      // Only that cookie goes back: the grant must be found through it.
+      const c = new TerminalClient(g.url, { cookie: `corp_webssh-1=${sid}` });
+      clients.push(c);
+      c.start('grant');
+      await c.waitForState('connected');
+      c.send('echo NAMED-$((40+2))\r');
+      await c.waitForText('NAMED-42');
+    } finally {
+      await g.close();
+    }
   });
 
   it('rejects malformed logins with 400 and a code', async () => {

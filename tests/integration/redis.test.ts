@@ -70,13 +70,47 @@ describe('with REDIS_URL', () => {
     await c.waitForState('connected');
   });
 
-  it('host keys trusted on one worker are on record for every worker', async () => {
-    const r = createClient({ url: redis.url });
-    await r.connect();
-    const recorded = await r.hGet('webssh:known_hosts', `${sshd.host}:${sshd.port}`);
-    await r.close();
-    expect(recorded).toBe(sshd.hostKeyFingerprint);
-  });
+  it("a worker that never saw a host refuses its changed key because another worker trusted the old one", async () => {
+    const { username, password } = sshd.users.password;
+    // Its own sshd, so the host:port is fresh for both workers whatever ran before.
+    const first = await startSshd();
+    let second: TestSshd | undefined;
+    try {
+      const target = { host: first.host, port: first.port };
+      const onA = client(a);
+      onA.start({ ...target, username, password });
+      expect(await onA.waitForState('connected')).toMatchObject({ hostKey: first.hostKeyFingerprint }); // trusted on first use
+      onA.close();
+      const r = createClient({ url: redis.url });
+      await r.connect();
+      const recorded = await r.hGet('webssh:known_hosts', `${first.host}:${first.port}`);
+      await r.close();
+      expect(recorded).toBe(first.hostKeyFingerprint);
+
+      // The same host:port now presents another key: a fresh sshd (its own new host key)
+      // that also listens on the old port (sshd listens on every `Port` line).
+      await first.close();
+      second = await startSshd({ extraConfig: [`Port ${target.port}`] });
+      expect(second.hostKeyFingerprint).not.toBe(first.hostKeyFingerprint);
+
+      // Worker B has never connected there; only A's record in Redis can make it refuse.
+      const onB = client(b);
+      onB.start({ ...target, username, password });
+      const outcome = await onB.waitFor('B to refuse or to open a shell', () => onB.ended ?? onB.statuses.find((s) => s.state === 'connected'));
+      expect(outcome).toMatchObject({ code: 'HOST_KEY_REJECTED', retryable: false });
+      expect(onB.ended?.message).toContain(`on record: ${first.hostKeyFingerprint}`);
+      expect(onB.ended?.message).toContain(`presented ${second.hostKeyFingerprint}`);
+
+      // The same worker, the same sshd on its own (never trusted) port: accepted, so the
+      // refusal above was about the record, not about B or the new server.
+      const control = client(b);
+      control.start({ host: second.host, port: second.port, username, password });
+      expect(await control.waitForState('connected')).toMatchObject({ hostKey: second.hostKeyFingerprint });
+    } finally {
+      await first.close();
+      await second?.close();
+    }
+  }, 60_000); // two sshd starts (key generation) on a loaded machine
 
   it('Redis down: live terminals go on, logins get a clear 503 at once, all heals when it returns', async () => {
     const live = client(a);
@@ -89,21 +123,30 @@ describe('with REDIS_URL', () => {
       live.send('echo "alive-$((7*6))"\r');
       await live.waitForText('alive-42');
 
+      // Failing fast is the behaviour here, so it is timed, with a wide margin: a command
+      // queued behind the outage would wait for Redis to return, which happens only after
+      // these checks (the request would hang until the abort), and the other slow ways to
+      // fail are the 3 s connect timeout and the 20 s SSH ready timeout. 5 s separates
+      // "at once" from all of them even on a loaded machine.
+      const FAIL_FAST_MS = 5_000;
       const t0 = Date.now();
       const login = await fetch(`${a.url}/ssh`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ host: sshd.host, port: sshd.port, username: 'u', password: 'p' }),
+        signal: AbortSignal.timeout(15_000),
       });
       expect(login.status).toBe(503);
       expect(await login.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true });
-      expect(Date.now() - t0).toBeLessThan(2000); // no queueing behind the outage
+      expect(Date.now() - t0).toBeLessThan(FAIL_FAST_MS); // no queueing behind the outage
       const ready = await fetch(`${a.url}/readyz`);
       expect(ready.status).toBe(503);
 
       const form = client(b);
+      const t1 = Date.now();
       form.start({ host: sshd.host, port: sshd.port, username: sshd.users.password.username, password: sshd.users.password.password });
       expect(await form.waitForEnd()).toMatchObject({ code: 'SERVICE_UNAVAILABLE' }); // host keys need Redis
+      expect(Date.now() - t1).toBeLessThan(FAIL_FAST_MS); // refused at the host-key check, not at a timeout
     } finally {
       await redis.start();
     }

@@ -1,7 +1,7 @@
 /**
  * The terminal itself over a real sshd: resize, UTF-8 integrity, exit, malformed input.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/shared/limits.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
@@ -14,6 +14,18 @@ const clients: TerminalClient[] = [];
 beforeAll(async () => {
   sshd = await startSshd();
   gw = await startGateway();
+});
+
+/** Clients whose terminal is still open: connected, not ended, socket still up. */
+const openTerminals = () => clients.filter((c) => c.socket.connected && !c.ended && c.statuses.some((s) => s.state === 'connected')).length;
+
+// No leaks, counted exactly: after every test the registry holds one session per open
+// terminal, no more. A session whose socket went away is released asynchronously, so
+// wait for the registry to settle (its `change` event) instead of reading it once.
+afterEach(async () => {
+  await waitUntil(gw.gateway.registry, 'change', 'the registry to hold exactly the open terminals', () => gw.gateway.registry.size === openTerminals(), 10_000).catch(
+    () => expect(gw.gateway.registry.size, 'sessions in the registry vs open terminals').toBe(openTerminals()),
+  );
 });
 
 afterAll(async () => {
@@ -92,11 +104,14 @@ describe('terminal over real OpenSSH', () => {
     expect(c.chunks.length).toBeGreaterThan(1);
   });
 
-  it('ends with REMOTE_CLOSED and the exit status when the shell exits', async () => {
+  it('ends with REMOTE_CLOSED and the exit status when the shell exits, and releases the session', async () => {
+    const before = gw.gateway.registry.size;
     const c = await connected();
+    expect(gw.gateway.registry.size).toBe(before + 1);
     c.send('exit 3\r');
     expect(await c.waitForEnd()).toMatchObject({ code: 'REMOTE_CLOSED', retryable: true, message: expect.stringContaining('exit status 3') as unknown });
-    expect(gw.gateway.registry.size).toBeLessThanOrEqual(clients.length - 1);
+    // The registry lets go before `ended` is sent, so this is exact, not eventual.
+    expect(gw.gateway.registry.size).toBe(before);
   });
 
   it('a client disconnect releases the session', async () => {
