@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/tools/ports.js';
+import { guard } from '../../src/tools/reaper.js';
 import { startRedis } from '../../src/tools/redisServer.js';
 import { startSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
@@ -27,6 +28,9 @@ function start(env: Record<string, string>): { proc: ChildProcess; out: () => st
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   child = proc;
+  // If this worker dies mid-test, the reaper stops the gateway too.
+  const release = guard(proc.pid!);
+  proc.once('exit', release);
   return { proc, out: () => out };
 }
 
