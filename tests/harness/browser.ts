@@ -72,3 +72,27 @@ export async function logInWithForm(page: Page, baseUrl: string, target: { host:
   await page.fill('input[name="password"]', target.password);
   await page.click('#login-form button[type="submit"]');
 }
+
+let cspWatchers = 0;
+
+/**
+ * Collects every Content-Security-Policy violation of `page` (from now on, across
+ * navigations) through both channels Chromium offers: the document's
+ * `securitypolicyviolation` event and the console message ("… violates the following
+ * Content Security Policy directive …"). Call it before the page loads anything.
+ */
+export async function watchCsp(page: Page): Promise<string[]> {
+  const violations: string[] = [];
+  const binding = `__cspViolation${++cspWatchers}`;
+  await page.exposeBinding(binding, (_source, text: string) => void violations.push(`event: ${text}`));
+  // Init scripts and bindings come from the DevTools protocol, outside the page's CSP.
+  await page.addInitScript((name) => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as unknown as Record<string, (text: string) => void>)[name]?.(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+    });
+  }, binding);
+  page.on('console', (msg) => {
+    if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(`console: ${msg.text()}`);
+  });
+  return violations;
+}
