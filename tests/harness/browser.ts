@@ -73,6 +73,26 @@ export async function logInWithForm(page: Page, baseUrl: string, target: { host:
   await page.click('#login-form button[type="submit"]');
 }
 
+/**
+ * Page coordinates of the middle of `text` in the terminal's visible rows (the lowest
+ * occurrence), computed from the grid: `.xterm-screen` spans exactly cols × rows cells,
+ * whichever renderer draws them. Throws if the text is not on screen.
+ */
+export async function screenPosition(page: Page, text: string): Promise<{ x: number; y: number }> {
+  return page.evaluate((needle) => {
+    const term = window.__webssh?.term;
+    const screen = term?.element?.querySelector('.xterm-screen')?.getBoundingClientRect();
+    if (!term || !screen) throw new Error('no terminal on the page');
+    const buf = term.buffer.active;
+    const cell = { width: screen.width / term.cols, height: screen.height / term.rows };
+    for (let row = term.rows - 1; row >= 0; row--) {
+      const col = buf.getLine(buf.viewportY + row)?.translateToString(true).indexOf(needle) ?? -1;
+      if (col >= 0) return { x: screen.left + (col + needle.length / 2) * cell.width, y: screen.top + (row + 0.5) * cell.height };
+    }
+    throw new Error(`${JSON.stringify(needle)} is not on the screen`);
+  }, text);
+}
+
 let cspWatchers = 0;
 
 /**
