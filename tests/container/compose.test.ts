@@ -80,8 +80,8 @@ describe('docker compose stack', () => {
 
   it('--scale gateway=2 serves from both containers', async () => {
     await compose('--profile', 'demo', 'up', '-d', '--no-build', '--scale', 'gateway=2', '--wait', '--wait-timeout', '180');
-    // NGINX resolves `gateway` when it loads its configuration.
-    await compose('exec', '-T', 'nginx', 'nginx', '-s', 'reload');
+    // NGINX lists every container's address again (README), then reloads.
+    await compose('exec', '-T', 'nginx', 'webssh-upstreams', 'reload');
     const hosts = new Set<string>();
     const open: TerminalClient[] = [];
     try {
