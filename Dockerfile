@@ -26,14 +26,16 @@ COPY --from=deps /app/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY package.json package-lock.json ecosystem.config.cjs ./
 COPY nginx nginx
-COPY docker/gateway-entrypoint.sh /usr/local/bin/gateway-entrypoint.sh
+COPY docker/gateway-entrypoint.sh docker/gateway-healthcheck.cjs /usr/local/bin/
 RUN mkdir -p /var/lib/webssh /app/deploy && chown node:node /var/lib/webssh /app/deploy
 USER node
 EXPOSE 2222
-# Readiness of the first worker (Redis reachable, not draining), with what the image has: node.
+# Readiness of every worker (Redis reachable, not draining), with what the image has: node.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "/usr/local/bin/gateway-healthcheck.cjs"]
 ENTRYPOINT ["/usr/local/bin/gateway-entrypoint.sh"]
 # pm2-runtime forwards SIGTERM/SIGINT as a PM2 stop: every worker drains (kill_timeout
-# in ecosystem.config.cjs), then the container exits.
-CMD ["/app/node_modules/.bin/pm2-runtime", "/app/deploy/current/ecosystem.config.cjs"]
+# in ecosystem.config.cjs), then the container exits. --no-auto-exit: otherwise, once no
+# worker is "online" (all of them draining) for ~8 s, pm2-runtime stops them a second
+# time, and a second stop request ends a worker's terminals at once (src/server/main.ts).
+CMD ["/app/node_modules/.bin/pm2-runtime", "--no-auto-exit", "/app/deploy/current/ecosystem.config.cjs"]

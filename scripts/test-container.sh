@@ -2,6 +2,7 @@
 # npm run test:container (and the last step of .ci/run): build and run the compose stack
 # for real, check it through NGINX on 127.0.0.1, then take everything down, on failure too.
 # Uses $DOCKER_HOST or a running engine if there is one, else ../shared/container/offline-docker.
+# Arguments go to vitest: npm run test:container -- -t 'docker compose stop'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tool=$(cd .. && pwd)/shared/container/offline-docker
@@ -25,6 +26,8 @@ free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1
 HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port); export HTTP_PORT HTTPS_PORT
 ADMIN_TOKEN=$(node -e "console.log(require('crypto').randomBytes(24).toString('hex'))"); export ADMIN_TOKEN
 export GATEWAY_INSTANCES=2 DRAIN_TIMEOUT_SECONDS=30
+# A POST login's grant must outlive a `docker compose restart gateway` on a loaded machine.
+export GRANT_TTL_SECONDS=300
 
 cleanup() {
   status=$?
@@ -48,4 +51,4 @@ size=$(docker image inspect webssh-gateway:local --format '{{.Size}}')
 say "build $((b1 - b0)) s, up --wait $((b2 - b1)) s, gateway image $((size / 1000000)) MB"
 
 say "checks through NGINX on 127.0.0.1:$HTTP_PORT"
-npx vitest run --config vitest.container.config.ts
+npx vitest run --config vitest.container.config.ts "$@"
