@@ -215,7 +215,7 @@ describe('ecosystem.config.cjs under the real PM2', () => {
     }
     console.log(`restart delays seen: ${downtimes.join(', ')} ms`);
     expect(downtimes).toHaveLength(7);
-    // PM2: 200 ms, then × 1.5 each time (200, 300, 450, 675, 1012, 1518, 2278).
+    // PM2 waits 200 ms after the first exit, then 1.5 times its previous delay (up to 15 s).
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     expect(sum(downtimes.slice(-3)) - sum(downtimes.slice(0, 3))).toBeGreaterThan(2000);
     // Still being restarted (not given up as `errored`), and the exits were the config's.
