@@ -26,6 +26,10 @@ process.stdout.write(
     '',
   ].join('\n'),
 );
+// Whoever reads our output may be gone before we stop (a pipe whose reader exited, a
+// killed test run): a write must not crash us with EPIPE and leave PM2, Redis and NGINX
+// behind.
+for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
 let stopping = false;
 const stop = () => {
   if (stopping) return;
