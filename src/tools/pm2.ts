@@ -29,7 +29,7 @@ export class Pm2 {
   readonly home: string;
   readonly #ownsHome: boolean;
   readonly #seen = new Set<number>();
-  /** Set once the daemon exists: it is detached, so only the reaper stops it if we die. */
+  /** Set once our daemon exists: it is detached, so only the reaper stops it if we die. */
   #releaseDaemon: (() => void) | undefined;
 
   constructor(home?: string) {
@@ -75,10 +75,14 @@ export class Pm2 {
     }
   }
 
+  /**
+   * Only a daemon in a home we made ourselves is ours to end: a deploy drives the
+   * operator's PM2 (their PM2_HOME), which must outlive the deploy command.
+   */
   #guardDaemon(): void {
-    if (this.#releaseDaemon) return;
+    if (this.#releaseDaemon || !this.#ownsHome) return;
     const daemon = this.daemonPid();
-    if (daemon !== undefined) this.#releaseDaemon = guard(daemon, this.#ownsHome ? this.home : '');
+    if (daemon !== undefined) this.#releaseDaemon = guard(daemon, this.home);
   }
 
   async kill(): Promise<void> {

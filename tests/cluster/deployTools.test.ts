@@ -240,8 +240,11 @@ describe('npm run stack', () => {
     // workers, so their drain cannot tell it why).
     const s = session;
     await s.waitFor('the open terminal to be disconnected', () => s.ended ?? s.disconnectReason, 15_000);
-    const left = started.filter((pid) => stillRunning(pid, startTimes.get(pid)!)).map((pid) => `${pid} ${comm(pid)}`);
-    expect(left).toEqual([]);
+    // What the stack started may take a moment to go after the stack itself exited (its
+    // reaper acts on the stack's exit): wait for that, bounded.
+    const left = () => started.filter((pid) => stillRunning(pid, startTimes.get(pid)!)).map((pid) => `${pid} ${comm(pid)}`);
+    for (const deadline = Date.now() + 10_000; left().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    expect(left()).toEqual([]);
     await expect(fetch(`${url}/ssh/`)).rejects.toThrow();
     expect(existsSync(pm2Home!)).toBe(false);
   }, 240_000);
