@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../src/tools/stack.js';
 import { waitForHttp } from '../../src/tools/waitForHttp.js';
 import { launchBrowser, logInWithForm, waitForScreen } from '../harness/browser.js';
-import { admin, echo, listSessions, openShell, postLogin, routeCookie } from '../harness/cluster.js';
+import { admin, echo, listSessions, loadPagesAcross, openShell, postLogin, routeCookie, untilNginxUsesEveryWorker } from '../harness/cluster.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
 
@@ -74,6 +74,22 @@ describe('through NGINX', () => {
     expect(one.client).toBe('127.0.0.1');
     expect(one.bytesOut).toBeGreaterThan(0);
   });
+
+  it('a long-polling terminal outlasts the page timeout: an idle poll is held until the 25 s ping', async () => {
+    const c = track(new TerminalClient(stack.url, { transport: 'polling', cookie: await routeCookie(stack.url) }));
+    c.start({ host: '127.0.0.1', port: sshd.port, ...sshd.users.password });
+    await c.waitForState('connected');
+    // Idle, the server answers the pending poll only with its ping (pingInterval 25 s),
+    // far past the 10 s NGINX gives pages: only the Socket.IO location may wait that long.
+    const ping = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no ping within 40 s')), 40_000);
+      c.socket.io.engine.once('ping', () => (clearTimeout(timer), resolve()));
+      c.socket.once('disconnect', (reason) => (clearTimeout(timer), reject(new Error(`disconnected before the ping: ${reason}`))));
+    });
+    await ping;
+    expect(c.disconnectReason).toBeUndefined();
+    await echo(c, 'after-idle-poll');
+  }, 60_000);
 
   it('ignores a client-supplied X-Forwarded-For: the registry shows the address NGINX saw', async () => {
     const c = track(new TerminalClient(stack.url, { cookie: await routeCookie(stack.url), headers: { 'x-forwarded-for': '203.0.113.9' } }));
@@ -156,9 +172,31 @@ describe('failures', () => {
       .toMatchObject({ status: 'online', restarts: before.restarts + 1 });
     const again = track(await openShell(worker(0), sshd));
     await echo(again, 'restarted');
-    // And NGINX serves new page loads throughout.
-    expect((await fetch(`${stack.url}/ssh/`)).status).toBe(200);
   });
+
+  it('kill -9 of a worker under continuous page loads: every load is answered, none hangs', async () => {
+    // Both workers up, and back in NGINX's rotation (an earlier kill keeps one out 5 s):
+    // otherwise no load would meet the killed worker.
+    await Promise.all(stack.workerPorts.map((p) => waitForHttp(`http://127.0.0.1:${p}/readyz`, 20_000)));
+    await untilNginxUsesEveryWorker(stack.url, 2);
+    const victim = (await stack.pm2.list()).find((p) => p.port === stack.workerPorts[0])!;
+    const logBefore = stack.nginx.errorLog().length;
+    const result = await loadPagesAcross(stack.url, () => process.kill(victim.pid, 'SIGKILL'));
+    const slow = result.loads.filter((l) => l.ms > 1000).map((l) => `${l.ms} ms`);
+    const failovers = stack.nginx.errorLog().slice(logBefore).split('\n').filter((l) => l.includes(`upstream: "http://127.0.0.1:${stack.workerPorts[0]}/`)).length;
+    console.log(
+      `page loads across kill -9: ${result.loads.length}, ${result.afterAction} after the kill; slowest ${Math.max(...result.loads.map((l) => l.ms))} ms; ` +
+        `over 1 s: [${slow.join(', ')}]; NGINX upstream errors on the killed worker: ${failovers}`,
+    );
+    expect(result.loads.filter((l) => l.status !== 200)).toEqual([]);
+    expect(result.afterAction).toBeGreaterThanOrEqual(100);
+    // Loads really met the dead worker: NGINX had to fail over from it.
+    expect(failovers).toBeGreaterThan(0);
+    // The worker really died under the loads, and PM2 brought it back.
+    await expect
+      .poll(async () => (await stack.pm2.list()).find((p) => p.port === stack.workerPorts[0]), { timeout: 20_000, interval: 200 })
+      .toMatchObject({ status: 'online', restarts: victim.restarts + 1 });
+  }, 120_000);
 
   it('kill -9 under a browser: the page says the connection was lost, and Reconnect works', async () => {
     const browser = await launchBrowser();
