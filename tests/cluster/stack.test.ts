@@ -199,6 +199,9 @@ describe('failures', () => {
   }, 120_000);
 
   it('kill -9 under a browser: the page says the connection was lost, and Reconnect works', async () => {
+    // Reconnect needs a worker NGINX will use: both back in its rotation first (a worker
+    // an earlier kill left out, or whose stale connection just timed out, sits out 5 s).
+    await untilNginxUsesEveryWorker(stack.url, 2);
     const browser = await launchBrowser();
     try {
       const page = await browser.browser.newPage();
