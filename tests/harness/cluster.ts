@@ -2,6 +2,7 @@
  * Helpers for tests against a running stack (NGINX + PM2 workers + Redis): get the page
  * (and with it the routing cookie) as a browser would, open shells, call the admin API.
  */
+import { randomBytes } from 'node:crypto';
 import type { SessionListing } from '../../src/shared/admin.js';
 import type { TestSshd } from './sshd.js';
 import { TerminalClient, type ClientOptions } from './terminalClient.js';
@@ -67,4 +68,78 @@ export async function postLogin(baseUrl: string, sshd: TestSshd): Promise<{ stat
   await res.text();
   const cookie = res.headers.getSetCookie().find((c) => c.startsWith('webssh_sid='));
   return { status: res.status, cookie: cookie?.split(';')[0] };
+}
+
+/**
+ * Waits until NGINX sends requests to every one of `workers` workers again (after a
+ * kill, it keeps a failed worker out for fail_timeout): /healthz through NGINX names the
+ * worker that answered, and fresh route cookies spread the requests.
+ */
+export async function untilNginxUsesEveryWorker(baseUrl: string, workers: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = new Set<string>();
+  while (Date.now() < deadline) {
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        const res = await fetch(`${baseUrl}/healthz`, { headers: { cookie: `webssh_route=${randomBytes(12).toString('base64url')}` } });
+        return res.ok ? String(((await res.json()) as { node: { instance: string | null } }).node.instance) : `status ${res.status}`;
+      }),
+    );
+    seen = new Set(answers);
+    if (seen.size === workers && !answers.some((a) => a.startsWith('status'))) return;
+    await new Promise((r) => setTimeout(r, 200)); // polling interval: the next round decides
+  }
+  throw new Error(`NGINX did not reach all ${workers} workers within ${timeoutMs} ms (last round: ${[...seen].join(', ')})`);
+}
+
+export interface PageLoad {
+  /** The answer's status, or why there was none (e.g. "no answer within 30000 ms"). */
+  status: number | string;
+  ms: number;
+  /** Started after `action` ran. */
+  after: boolean;
+}
+
+/**
+ * Loads the page continuously, as a crowd of new browsers would (each load with its own
+ * route cookie, so the loads spread over every worker): `loops` loaders, each starting a
+ * load every ~`gapMs` after the previous one ends. Once `before` loads have completed it
+ * runs `action` (e.g. kill -9 a worker), then goes on until `after` more loads have
+ * started. Each load gives up after `timeoutMs`: a hung one is a failure, not a wait.
+ */
+export async function loadPagesAcross(
+  baseUrl: string,
+  action: () => unknown,
+  { loops = 4, gapMs = 20, before = 30, after = 150, timeoutMs = 30_000 } = {},
+): Promise<{ loads: PageLoad[]; afterAction: number }> {
+  const loads: PageLoad[] = [];
+  let acted = false;
+  let startedAfter = 0;
+  const loader = async () => {
+    // Bounded by count: `before` completed loads, then `after` more started.
+    for (let i = 0; i < before + after && startedAfter < after; i++) {
+      const isAfter = acted;
+      if (isAfter) startedAfter++;
+      const t0 = performance.now();
+      let status: number | string;
+      try {
+        const res = await fetch(`${baseUrl}/ssh/`, {
+          headers: { cookie: `webssh_route=${randomBytes(12).toString('base64url')}` },
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        await res.text();
+        status = res.status;
+      } catch (err) {
+        status = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message;
+      }
+      loads.push({ status, ms: Math.round(performance.now() - t0), after: isAfter });
+      if (!acted && loads.length >= before) {
+        acted = true;
+        action();
+      }
+      await new Promise((r) => setTimeout(r, gapMs)); // the load's pace, not synchronisation
+    }
+  };
+  await Promise.all(Array.from({ length: loops }, loader));
+  return { loads, afterAction: loads.filter((l) => l.after).length };
 }
