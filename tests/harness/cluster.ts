@@ -3,7 +3,7 @@
  * (and with it the routing cookie) as a browser would, open shells, call the admin API.
  */
 import { randomBytes } from 'node:crypto';
-import type { SessionListing } from '../../src/shared/admin.js';
+import type { SessionListing, SessionSummary } from '../../src/shared/admin.js';
 import type { TestSshd } from './sshd.js';
 import { TerminalClient, type ClientOptions } from './terminalClient.js';
 
@@ -56,6 +56,34 @@ export async function listSessions(baseUrl: string, token: string): Promise<Sess
   const res = await admin(baseUrl, token, 'GET', '/sessions');
   if (!res.ok) throw new Error(`admin list: ${res.status}`);
   return (await res.json()) as SessionListing;
+}
+
+/**
+ * Opens shells through `url` (NGINX) one at a time until each of `workers` PM2 instances
+ * holds `perWorker` of them: placement is read from the cluster's admin listing, not left
+ * to the luck of the routing-cookie hash. Shells beyond a worker's quota are closed.
+ */
+export async function shellsOnEveryWorker(
+  url: string,
+  sshd: TestSshd,
+  token: string,
+  { workers = 2, perWorker = 3, maxOpens = 40 } = {},
+): Promise<{ client: TerminalClient; session: SessionSummary }[]> {
+  const known = new Set((await listSessions(url, token)).sessions.map((s) => s.id));
+  const kept: { client: TerminalClient; session: SessionSummary }[] = [];
+  const on = (instance: string | null) => kept.filter((k) => k.session.node.instance === instance).length;
+  for (let opened = 0; opened < maxOpens && kept.length < workers * perWorker; opened++) {
+    const client = await openShell(url, sshd);
+    const fresh = (await listSessions(url, token)).sessions.filter((s) => !known.has(s.id));
+    fresh.forEach((s) => known.add(s.id));
+    if (fresh.length !== 1) throw new Error(`expected the one new session in the listing, found ${fresh.length}`);
+    const session = fresh[0]!;
+    if (on(session.node.instance) < perWorker) kept.push({ client, session });
+    else client.close();
+  }
+  const counts = Array.from({ length: workers }, (_, i) => on(String(i)));
+  if (counts.some((n) => n < perWorker)) throw new Error(`after ${maxOpens} shells the workers hold ${counts.join('/')}, not ${perWorker} each`);
+  return kept;
 }
 
 /** Logs in with a POST (as webssh2's form integrations do) and returns the session cookie. */
