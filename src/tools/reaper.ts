@@ -39,8 +39,9 @@ let reaping = false;
 function reap(withOwner) {
   if (reaping) return;
   reaping = true;
-  const roots = () => [...guarded.keys(), ...(withOwner ? [owner] : [])];
-  if (roots().length === 0) process.exit(0);
+  // PID 0 marks a dir-only entry (process.kill(0) would signal our own group).
+  const roots = () => [...[...guarded.values()].map((g) => g.pid), ...(withOwner ? [owner] : [])].filter((p) => p > 0);
+  if (guarded.size === 0 && !withOwner) process.exit(0);
   const first = descendants(roots());
   first.delete(process.pid);
   signal(first, 'SIGTERM');
@@ -48,7 +49,7 @@ function reap(withOwner) {
     const last = new Set([...first, ...descendants(roots())]);
     last.delete(process.pid);
     signal(last, 'SIGKILL');
-    for (const dir of guarded.values()) if (dir) { try { fs.rmSync(dir, { recursive: true, force: true }); } catch {} }
+    for (const { dir } of guarded.values()) if (dir) { try { fs.rmSync(dir, { recursive: true, force: true }); } catch {} }
     process.exit(0);
   }, graceMs);
 }
@@ -57,10 +58,11 @@ process.stdin.setEncoding('utf8');
 process.stdin.on('data', (d) => {
   buf += d;
   for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-    const [op, pid, ...dir] = buf.slice(0, i).split(' ');
+    const line = buf.slice(0, i);
     buf = buf.slice(i + 1);
-    if (op === '+') guarded.set(Number(pid), dir.join(' '));
-    else if (op === '-') guarded.delete(Number(pid));
+    const [op, pid, dir = ''] = line.split(' ');
+    if (op === '+') guarded.set(pid + ' ' + dir, { pid: Number(pid), dir });
+    else if (op === '-') guarded.delete(pid + ' ' + dir);
   }
 });
 process.stdin.on('end', () => reap(false));
@@ -113,6 +115,11 @@ export function guard(pid: number, dir = ''): () => void {
   return () => {
     if (released) return;
     released = true;
-    if (reaper?.stdin && !reaper.stdin.destroyed) reaper.stdin.write(`- ${pid}\n`);
+    if (reaper?.stdin && !reaper.stdin.destroyed) reaper.stdin.write(`- ${pid} ${dir}\n`);
   };
+}
+
+/** Removes `dir` if this process dies before calling the returned `release()`. */
+export function guardDir(dir: string): () => void {
+  return guard(0, dir);
 }

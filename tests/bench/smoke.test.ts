@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { guard } from '../../src/tools/reaper.js';
+import { guard, guardDir } from '../../src/tools/reaper.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'webssh-bench-smoke-'));
+guardDir(dir); // removed by the reaper if this run is killed before afterAll
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Figures = Record<string, number | string>;

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { guardDir } from '../../src/tools/reaper.js';
 import { Pm2 } from '../../src/tools/pm2.js';
 import { freePort, freePortRange } from '../../src/tools/ports.js';
 import { descendants, startWatchdog, waitForExit } from '../../src/tools/procs.js';
@@ -38,6 +39,7 @@ describe('npm run deploy: pruning and roll-back', () => {
   beforeAll(async () => {
     // The README's layout: `deploy/` under the directory the operator runs the commands in.
     cwd = mkdtempSync(join(tmpdir(), 'webssh-deploytools-'));
+    guardDir(cwd);
     releases = join(cwd, 'deploy', 'releases');
     pm2 = new Pm2();
     port = await freePortRange(1);
@@ -134,6 +136,7 @@ describe('npm run stack', () => {
 
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'webssh-stackcli-'));
+    guardDir(scratch);
     sshd = await startSshd();
   }, 60_000);
 

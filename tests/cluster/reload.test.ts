@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { guardDir } from '../../src/tools/reaper.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy, type DeployOptions } from '../../src/tools/deploy.js';
 import { startNginx, type NginxServer } from '../../src/tools/nginxServer.js';
@@ -25,6 +26,7 @@ let redis: RedisServer;
 let nginx: NginxServer;
 const pm2 = new Pm2();
 const root = mkdtempSync(join(tmpdir(), 'webssh-deploy-'));
+guardDir(root); // removed by the reaper if this run is killed before afterAll
 let base: Omit<DeployOptions, 'version'>;
 const open: TerminalClient[] = [];
 const ADMIN_TOKEN = randomBytes(24).toString('hex');
