@@ -31,6 +31,16 @@ export function descendants(root: number): number[] {
   return out;
 }
 
+/** True while `pid` runs: false once it is gone or has exited and awaits reaping (a zombie). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Signal `pid` and its descendants. sshd's per-connection processes call setsid(), so they are
  * not in the listener's process group and outlive it unless signalled too. Synchronous on purpose.

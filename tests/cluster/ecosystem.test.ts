@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster } from '../../src/tools/gatewayCluster.js';
 import { Pm2 } from '../../src/tools/pm2.js';
 import { freePortRange } from '../../src/tools/ports.js';
-import { descendants } from '../../src/tools/procs.js';
+import { descendants, isRunning } from '../../src/tools/procs.js';
 import { startRedis } from '../../src/tools/redisServer.js';
 import { REPO_DIR } from '../../src/tools/stack.js';
 import { echo, openShell } from '../harness/cluster.js';
@@ -84,15 +84,6 @@ function healthPid(port: number): Promise<number | undefined> {
   });
 }
 
-/** False for a process that has exited but is not reaped yet (a zombie), or is gone. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Polls `probe` until it returns a value, for at most `ms`. */
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms: number, everyMs = 100): Promise<T> {
@@ -202,7 +193,7 @@ describe('ecosystem.config.cjs under the real PM2', () => {
     let diedAt: number | undefined;
     const deadline = Date.now() + 45_000;
     while (downtimes.length < 7 && Date.now() < deadline) {
-      const pid = descendants(daemon!).find(running);
+      const pid = descendants(daemon!).find(isRunning);
       if (pid !== current) {
         if (current !== undefined && diedAt === undefined) diedAt = Date.now();
         if (pid !== undefined) {

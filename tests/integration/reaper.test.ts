@@ -5,23 +5,14 @@
  * children and their temp dirs must be gone shortly after.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
-import { descendants } from '../../src/tools/procs.js';
+import { descendants, isRunning } from '../../src/tools/procs.js';
 import { REAP_WITH_ENV } from '../../src/tools/reaper.js';
 
 const FIXTURE = fileURLToPath(new URL('../harness/fixtures/serviceOwner.ts', import.meta.url));
 
-/** Running, not a zombie waiting for init to reap it. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -45,14 +36,14 @@ async function startOwner(env: Record<string, string> = {}) {
   // sshd, redis, nginx master + worker, the reaper; the daemon and what it runs.
   const started = [...descendants(owner.pid!), pm2Daemon, ...descendants(pm2Daemon)];
   expect(started.length).toBeGreaterThanOrEqual(6);
-  expect(started.every(running)).toBe(true);
+  expect(started.every(isRunning)).toBe(true);
   dirs.forEach((d) => expect(existsSync(d)).toBe(true));
   return { owner, started, dirs };
 }
 
 async function expectAllGone(started: number[], dirs: string[]): Promise<void> {
-  await until('every process the owner started to end', () => !started.some(running), 20_000).catch((err: Error) => {
-    throw new Error(`${err.message}; still running: ${started.filter(running).join(', ')}`);
+  await until('every process the owner started to end', () => !started.some(isRunning), 20_000).catch((err: Error) => {
+    throw new Error(`${err.message}; still running: ${started.filter(isRunning).join(', ')}`);
   });
   await until('the temp dirs to be removed', () => !dirs.some(existsSync), 5_000);
 }
