@@ -99,11 +99,6 @@ function reaperInput(): Writable {
   return child.stdin;
 }
 
-/** The PID of this process's reaper (tests use it to prove the reaper acts). */
-export function reaperPid(): number | undefined {
-  return reaper?.pid;
-}
-
 /**
  * Stops `pid` and its descendants, and removes `dir`, if this process dies before calling
  * the returned `release()`. Call `release()` once the process has been stopped normally.
