@@ -1,5 +1,5 @@
 // Makes sure the system binaries the test suite drives for real are installed.
-// Run by `npm test` (pretest). Quick when everything is present: only existsSync/PATH lookups.
+// Run by `npm test` (pretest) and `npm run bench`. Quick when everything is present: only existsSync/PATH lookups.
 // On Debian as root it installs what is missing with apt-get; elsewhere it fails with one line.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
