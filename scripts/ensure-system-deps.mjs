@@ -16,6 +16,11 @@ const REQUIREMENTS = [
   // gcc + PAM headers build the tiny test PAM module (tests/harness/sshd/pam_webssh_otp.c).
   { what: 'gcc', bin: 'gcc', pkg: 'gcc' },
   { what: 'PAM headers', path: '/usr/include/security/pam_modules.h', pkg: 'libpam0g-dev' },
+  // node-gyp's toolchain for ssh2's native crypto binding (scripts/ssh2-binding.mjs), which
+  // the keystroke test expects `npm test` to have: it runs that script after this one.
+  { what: 'g++', bin: 'g++', pkg: 'g++' },
+  { what: 'make', bin: 'make', pkg: 'make' },
+  { what: 'python3', bin: 'python3', pkg: 'python3' },
   // `ip` sets up the network namespace behind the HOST_UNREACHABLE test (tests/integration/errors.test.ts).
   { what: 'ip', bin: 'ip', extraDirs: ['/usr/sbin', '/sbin'], pkg: 'iproute2' },
 ];

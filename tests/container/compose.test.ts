@@ -231,6 +231,11 @@ describe('docker compose stack', () => {
     expectCsp(health.headers.get('content-security-policy'), NGINX_OWN_CSP);
   });
 
+  it('runs ssh2 on its native crypto binding (built in the image) with TCP_NODELAY, as /healthz reports through NGINX', async () => {
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { ssh: unknown };
+    expect(health.ssh).toEqual({ crypto: { nativeBinding: true }, noDelay: true });
+  });
+
   it('runs a command over SSH on the demo server', async () => {
     const c = await demoShell();
     try {
