@@ -153,7 +153,7 @@ try {
   }
   if (target) {
     // The stack's own sshd stays idle: every session goes to the one-process target.
-    const deployment = { path: gatewayPath('stack', stack.url, target), gatewayPids: workerPids, nginxPids: () => withChildren(stack.nginx.pid), otherPids: { target: [target.pid] } };
+    const deployment = { path: gatewayPath('stack', stack.url, target), gatewayPids: workerPids, nginxPids: () => withChildren(stack.nginx.pid), nginxErrorLog: () => stack.nginx.errorLog(), otherPids: { target: [target.pid] } };
     for (const n of (env.BENCH_CAPACITY_SESSIONS ?? '1000,2000,5000').split(',').map(Number)) {
       record(`capacity ${n}`, 'stack', await capacity(deployment, n, { batch: Number(env.BENCH_CAPACITY_BATCH ?? 50) }));
     }

@@ -21,6 +21,8 @@ export interface CapacityDeployment {
   gatewayPids(): Promise<number[]>;
   /** NGINX master and workers; empty when there is no proxy. */
   nginxPids(): number[];
+  /** NGINX's error log so far, to name what it ran out of. */
+  nginxErrorLog?(): string;
   /** More processes whose CPU is reported (the SSH target). */
   otherPids?: Record<string, number[]>;
 }
@@ -55,6 +57,14 @@ export function fdCount(pid: number): { fds: number; sockets: number } {
   }
 }
 
+/** NGINX's resource errors in the log written since `from` (a character offset), counted by kind. */
+function nginxLimits(log: string, from: number): string {
+  const kinds = ['worker_connections are not enough', 'Too many open files', 'upstream timed out', 'connect() failed'];
+  const added = log.slice(from);
+  const counts = kinds.map((k) => [k, added.split(k).length - 1] as const).filter(([, c]) => c > 0);
+  return counts.map(([k, c]) => `${c}× ${k}`).join(' | ') || 'none';
+}
+
 /** Error messages grouped with their numbers (ports, ms, counts) masked, so equal causes add up. */
 function tally(errors: Map<string, number>, err: unknown): void {
   const msg = (err instanceof Error ? err.message : String(err)).replace(/\d+/g, 'N').slice(0, 120);
@@ -81,6 +91,7 @@ export async function capacity(d: CapacityDeployment, n: number, options: Capaci
   const errors = new Map<string, number>();
   const pids = await d.gatewayPids();
   const idle = await sumLiveMemory(pids);
+  const logFrom = d.nginxErrorLog?.().length ?? 0;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   let open: BenchTerminal[] = [];
@@ -139,6 +150,7 @@ export async function capacity(d: CapacityDeployment, n: number, options: Capaci
         nginx_sockets: nginx.reduce((a, f) => a + f.sockets, 0),
         nginx_rss_mb: round(sum(d.nginxPids(), rss) / 1e6, 1),
       }),
+      ...(d.nginxErrorLog && { nginx_errors: nginxLimits(d.nginxErrorLog(), logFrom) }),
       client_loop_p99_ms_opening: round(openLoopP99, 1),
       client_loop_p99_ms_holding: round(holdLoopP99, 1),
       cpu_stall_pct: round(cpuStall * 100, 0),
