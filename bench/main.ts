@@ -9,6 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { startSshd } from '../tests/harness/sshd.js';
+import { probeInChild } from './capacityProbe.js';
 import { startCapacityTarget } from './capacityTargetProcess.js';
 import { environment } from './environment.js';
 import { startBenchStack, startSingle } from './gateways.js';
@@ -153,7 +154,15 @@ try {
   }
   if (target) {
     // The stack's own sshd stays idle: every session goes to the one-process target.
-    const deployment = { path: gatewayPath('stack', stack.url, target), gatewayPids: workerPids, nginxPids: () => withChildren(stack.nginx.pid), nginxErrorLog: () => stack.nginx.errorLog(), otherPids: { target: [target.pid] } };
+    const deployment = {
+      path: gatewayPath('stack', stack.url, target),
+      gatewayPids: workerPids,
+      nginxPids: () => withChildren(stack.nginx.pid),
+      nginxErrorLog: () => stack.nginx.errorLog(),
+      // Its own process: the 5,000 load clients' event loop must not be in the probe's figure.
+      probe: () => probeInChild({ name: 'stack', url: stack.url, target, samples: 200 }),
+      otherPids: { target: [target.pid] },
+    };
     for (const n of (env.BENCH_CAPACITY_SESSIONS ?? '1000,2000,5000').split(',').map(Number)) {
       record(`capacity ${n}`, 'stack', await capacity(deployment, n, { batch: Number(env.BENCH_CAPACITY_BATCH ?? 50) }));
     }
