@@ -24,7 +24,7 @@ const PROBE_TIMEOUT_MS = 120_000;
 /** Runs the probe in a child process against a gateway URL; rejects with its stderr. */
 export async function probeInChild(spec: ProbeSpec): Promise<{ p50_ms: number; p99_ms: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', SELF], {
-    env: { ...process.env, BENCH_PROBE: JSON.stringify({ ...spec, target: { port: spec.target.port, users: spec.target.users } }) },
+    env: { ...process.env, BENCH_PROBE: JSON.stringify({ ...spec, target: { host: spec.target.host, port: spec.target.port, users: spec.target.users } }) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const release = guard(child.pid!);

@@ -1,6 +1,6 @@
 /**
  * A scripted SSH server for capacity runs, run as its own process by
- * bench/capacityTargetProcess.ts: `tsx bench/capacityTarget.ts <port> <config.json>`.
+ * bench/capacityTargetProcess.ts: `tsx bench/capacityTarget.ts <port> <config.json> [host]`.
  * A real sshd forks a process (and a shell) per session; 5,000 of them would measure
  * the machine's fork budget, not the gateway. This serves every session from one event
  * loop with a shell-like stream: a `$ ` prompt, echo of every byte, the two command
@@ -20,7 +20,7 @@ export interface TargetConfig {
   publicKey: string;
 }
 
-const [portArg, configFile] = process.argv.slice(2);
+const [portArg, configFile, listenHost = '127.0.0.1'] = process.argv.slice(2);
 const config = JSON.parse(readFileSync(configFile!, 'utf8')) as TargetConfig;
 const userKey = utils.parseKey(config.publicKey);
 if (userKey instanceof Error) throw userKey;
@@ -120,5 +120,5 @@ server.on('error', (err: Error) => {
   process.stderr.write(`capacity target: ${err.message}\n`);
   process.exit(1);
 });
-server.listen(Number(portArg), '127.0.0.1', () => process.stdout.write(`listening ${portArg}\n`));
+server.listen(Number(portArg), listenHost, () => process.stdout.write(`listening ${portArg}\n`));
 process.on('SIGTERM', () => process.exit(0));

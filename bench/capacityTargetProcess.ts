@@ -44,7 +44,8 @@ function waitListening(child: ChildProcess): Promise<boolean> {
   });
 }
 
-export async function startCapacityTarget(): Promise<CapacityTarget> {
+/** `listenHost`: 127.0.0.1 by default; a gateway in a container needs an address it can reach. */
+export async function startCapacityTarget(listenHost = '127.0.0.1'): Promise<CapacityTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'webssh-capacity-target-'));
   const user = ssh2.utils.generateKeyPairSync('ed25519', {});
   const config: TargetConfig = {
@@ -57,12 +58,13 @@ export async function startCapacityTarget(): Promise<CapacityTarget> {
   writeFileSync(configFile, JSON.stringify(config), { mode: 0o600 });
   // A port picked free may be taken before the target binds it: pick again.
   for (let attempt = 1; attempt <= 5; attempt++) {
-    const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', TARGET, String(port), configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await freePort(listenHost);
+    const child = spawn(process.execPath, ['--import', 'tsx', TARGET, String(port), configFile, listenHost], { stdio: ['ignore', 'pipe', 'inherit'] });
     const release = guard(child.pid!, dir);
     if (await waitListening(child)) {
       child.stdout?.resume(); // nothing more is read from it
       return {
+        host: listenHost,
         port,
         pid: child.pid!,
         users: { password: { username: config.username, password: config.password }, keys: { username: config.username, ed25519: user.private } },

@@ -34,6 +34,8 @@ export interface OpenOptions {
 
 /** What a path needs of an SSH server: the harness's real sshd or bench/capacityTarget.ts. */
 export interface SshTarget {
+  /** Where the gateway dials (default 127.0.0.1); a container stack needs an address its containers reach. */
+  host?: string;
   port: number;
   users: {
     password: TestSshd['users']['password'];
@@ -145,7 +147,7 @@ export function gatewayPath(name: string, url: string, sshd: SshTarget): BenchPa
         if (pending >= FLOW.ackEveryBytes && opts.ackBytesPerSecond === undefined) flush();
         else timer ??= setTimeout(flush, FLOW.ackFlushMs);
       });
-      c.start({ host: '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
+      c.start({ host: sshd.host ?? '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
       try {
         await c.waitForState('connected', opts.timeoutMs ?? 60_000);
         await c.waitForText(PROMPT, opts.timeoutMs ?? 60_000);
