@@ -153,9 +153,11 @@ export function gatewayPath(name: string, url: string, sshd: SshTarget): BenchPa
         await c.waitForText(PROMPT, opts.timeoutMs ?? 60_000);
       } catch (err) {
         // A failed open must not leave its socket behind (capacity runs fail thousands).
+        // Named before close(), whose own 'io client disconnect' would hide the cause.
+        const why = openFailure(c, err);
         if (timer) clearTimeout(timer);
         c.close();
-        throw new Error(openFailure(c, err), { cause: err });
+        throw new Error(why, { cause: err });
       }
       return {
         send: (d) => c.send(d),
