@@ -44,6 +44,8 @@ export async function startSingle(): Promise<SingleGateway> {
   };
 }
 
+/** BENCH_NGINX_WORKER_CONNECTIONS reproduces a smaller NGINX (4096 was the old default). */
 export function startBenchStack(workers: number): Promise<Stack> {
-  return startStack({ instances: workers, env: { ...GATEWAY_ENV, GATEWAY_NODE_ARGS: PROBE_NODE_ARGS.join(' ') } });
+  const wc = Number(process.env.BENCH_NGINX_WORKER_CONNECTIONS ?? 0);
+  return startStack({ instances: workers, ...(wc > 0 && { workerConnections: wc }), env: { ...GATEWAY_ENV, GATEWAY_NODE_ARGS: PROBE_NODE_ARGS.join(' ') } });
 }

@@ -4,13 +4,18 @@
  * Prints a table and writes bench-results.json (machine, versions, commit, figures).
  * Environment: BENCH_SCENARIOS (comma list, default all), BENCH_SESSIONS (100,500,1000),
  * BENCH_WORKERS (2), BENCH_FLOOD_SECONDS (20), BENCH_THROUGHPUT_MB (50), BENCH_OUT.
+ * `capacity` (not in the default set) runs the stack against bench/capacityTarget.ts at
+ * BENCH_CAPACITY_SESSIONS (1000,2000,5000), BENCH_CAPACITY_BATCH opens at a time (50).
  */
 import { writeFileSync } from 'node:fs';
 import { startSshd } from '../tests/harness/sshd.js';
+import { probeInChild } from './capacityProbe.js';
+import { startCapacityTarget } from './capacityTargetProcess.js';
 import { environment } from './environment.js';
 import { startBenchStack, startSingle } from './gateways.js';
 import { echoLatency, setup, throughput } from './scenarios/basic.js';
 import { browserScenario } from './scenarios/browser.js';
+import { capacity } from './scenarios/capacity.js';
 import { concurrency, flood } from './scenarios/load.js';
 import { reloadUnderLoad } from './scenarios/reload.js';
 import { directPath, gatewayPath, type BenchPath } from './terminals.js';
@@ -40,9 +45,18 @@ const stack = await startBenchStack(workers).catch(async (err: unknown) => {
   await sshd.close();
   throw err;
 });
+const target = wanted.has('capacity')
+  ? await startCapacityTarget().catch(async (err: unknown) => {
+      await stack.stop();
+      await single.close();
+      await sshd.close();
+      throw err;
+    })
+  : undefined;
 let stopped: Promise<void> | undefined;
 const stopAll = () =>
   (stopped ??= (async () => {
+    await target?.close();
     await stack.stop();
     await single.close();
     await sshd.close();
@@ -137,6 +151,21 @@ try {
   if (wanted.has('browser')) {
     record('browser', 'single', await browserScenario(single.url, sshd));
     record('browser', 'stack', await browserScenario(stack.url, sshd));
+  }
+  if (target) {
+    // The stack's own sshd stays idle: every session goes to the one-process target.
+    const deployment = {
+      path: gatewayPath('stack', stack.url, target),
+      gatewayPids: workerPids,
+      nginxPids: () => withChildren(stack.nginx.pid),
+      nginxErrorLog: () => stack.nginx.errorLog(),
+      // Its own process: the 5,000 load clients' event loop must not be in the probe's figure.
+      probe: () => probeInChild({ name: 'stack', url: stack.url, target, samples: 200 }),
+      otherPids: { target: [target.pid] },
+    };
+    for (const n of (env.BENCH_CAPACITY_SESSIONS ?? '1000,2000,5000').split(',').map(Number)) {
+      record(`capacity ${n}`, 'stack', await capacity(deployment, n, { batch: Number(env.BENCH_CAPACITY_BATCH ?? 50) }));
+    }
   }
   if (wanted.has('reload')) record('reload under load', 'stack', await reloadUnderLoad(stack, sshd, 6));
 } finally {

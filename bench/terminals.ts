@@ -28,10 +28,24 @@ export interface BenchTerminal {
 export interface OpenOptions {
   /** Acked bytes per second at most (a slow browser); default: ack as soon as the batch is due. */
   ackBytesPerSecond?: number;
+  /** How long the socket connect plus SSH setup may take (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** What a path needs of an SSH server: the harness's real sshd or bench/capacityTarget.ts. */
+export interface SshTarget {
+  /** Where the gateway dials (default 127.0.0.1); a container stack needs an address its containers reach. */
+  host?: string;
+  port: number;
+  users: {
+    password: TestSshd['users']['password'];
+    keys: Pick<TestSshd['users']['keys'], 'username' | 'ed25519'>;
+  };
 }
 
 export interface BenchPath {
-  name: PathName;
+  /** A PathName, or another gateway deployment's name (e.g. a container stack). */
+  name: string;
   open(auth: Auth, opts?: OpenOptions): Promise<BenchTerminal>;
 }
 
@@ -63,7 +77,7 @@ class Watcher {
   }
 }
 
-export function directPath(sshd: TestSshd): BenchPath {
+export function directPath(sshd: SshTarget): BenchPath {
   return {
     name: 'direct',
     open: (auth) =>
@@ -100,7 +114,7 @@ export function directPath(sshd: TestSshd): BenchPath {
   };
 }
 
-export function gatewayPath(name: 'single' | 'stack', url: string, sshd: TestSshd): BenchPath {
+export function gatewayPath(name: string, url: string, sshd: SshTarget): BenchPath {
   return {
     name,
     open: async (auth, opts = {}) => {
@@ -133,9 +147,18 @@ export function gatewayPath(name: 'single' | 'stack', url: string, sshd: TestSsh
         if (pending >= FLOW.ackEveryBytes && opts.ackBytesPerSecond === undefined) flush();
         else timer ??= setTimeout(flush, FLOW.ackFlushMs);
       });
-      c.start({ host: '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
-      await c.waitForState('connected', 60_000);
-      await c.waitForText(PROMPT, 60_000);
+      c.start({ host: sshd.host ?? '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
+      try {
+        await c.waitForState('connected', opts.timeoutMs ?? 60_000);
+        await c.waitForText(PROMPT, opts.timeoutMs ?? 60_000);
+      } catch (err) {
+        // A failed open must not leave its socket behind (capacity runs fail thousands).
+        // Named before close(), whose own 'io client disconnect' would hide the cause.
+        const why = openFailure(c, err);
+        if (timer) clearTimeout(timer);
+        c.close();
+        throw new Error(why, { cause: err });
+      }
       return {
         send: (d) => c.send(d),
         onData: (cb) => (callbacks.add(cb), () => void callbacks.delete(cb)),
@@ -152,7 +175,15 @@ export function gatewayPath(name: 'single' | 'stack', url: string, sshd: TestSsh
   };
 }
 
-function credentials(sshd: TestSshd, auth: Auth) {
+/** Why an open failed, in words that group well: the connect error, the gateway's error code, or the wait that timed out. */
+function openFailure(c: TerminalClient, err: unknown): string {
+  if (c.connectError) return `connect_error: ${c.connectError.message}`;
+  if (c.ended) return `ended: ${c.ended.code}`;
+  if (c.disconnectReason) return `disconnect: ${c.disconnectReason}`;
+  return (err as Error).message.replace(/;.*$/s, '');
+}
+
+function credentials(sshd: SshTarget, auth: Auth) {
   return auth === 'password' ? { ...sshd.users.password } : { username: sshd.users.keys.username, privateKey: sshd.users.keys.ed25519 };
 }
 

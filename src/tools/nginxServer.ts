@@ -23,6 +23,8 @@ export interface NginxOptions {
   httpsPort?: number;
   tls?: { cert: string; key: string };
   listenHost?: string;
+  /** Connections per NGINX worker; each proxied WebSocket takes two (default 16384). */
+  workerConnections?: number;
 }
 
 export interface NginxServer {
@@ -48,6 +50,29 @@ export function renderTemplate(template: string, values: Record<string, string>)
 export function upstreamLines(upstreams: string[]): string {
   // A worker that refuses a connection sits out 5 s; its browsers go to the next one.
   return upstreams.map((u) => `server ${u} max_fails=1 fail_timeout=5s;`).join('\n    ');
+}
+
+/** The hard RLIMIT_NOFILE this process (and so NGINX, its child) may raise its soft limit to. */
+function hardNofileLimit(): number {
+  try {
+    const m = /^Max open files\s+\S+\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m?.[1] === undefined || m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch {
+    return Infinity;
+  }
+}
+
+/**
+ * NGINX's connection limits (docs/architecture.md, "Capacity"). A terminal is a WebSocket,
+ * and NGINX counts both of its ends against worker_connections: the old 4096 stopped new
+ * page loads and sockets at ~1,980 terminals. Each connection is a descriptor, so the
+ * worker's RLIMIT_NOFILE is raised with it (twice as many, room for files and upstream
+ * retries); as non-root NGINX can only go up to the hard limit it inherits.
+ */
+export function connectionLimits(workerConnections = 16384): string[] {
+  const wanted = workerConnections * 2;
+  const nofile = process.getuid?.() === 0 ? wanted : Math.min(wanted, hardNofileLimit());
+  return [`worker_rlimit_nofile ${nofile};`, `events { worker_connections ${workerConnections}; }`];
 }
 
 export function selfSignedCertificate(dir: string): { cert: string; key: string } {
@@ -95,7 +120,7 @@ export async function startNginx(opts: NginxOptions): Promise<NginxServer> {
       'worker_processes 1;',
       `pid ${dir}/nginx.pid;`,
       `error_log ${dir}/error.log warn;`,
-      'events { worker_connections 4096; }',
+      ...connectionLimits(opts.workerConnections),
       'http {',
       '  default_type application/octet-stream;',
       `  access_log ${dir}/access.log;`,

@@ -22,6 +22,8 @@ export interface StackOptions {
   /** App directory with ecosystem.config.cjs and dist/ (default: this repo). */
   appDir?: string;
   name?: string;
+  /** NGINX worker_connections (see nginxServer.ts `connectionLimits`). */
+  workerConnections?: number;
   /** Extra gateway configuration; wins over the stack's defaults. */
   env?: Record<string, string>;
 }
@@ -64,6 +66,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       upstreams: workerPorts.map((p) => `127.0.0.1:${p}`),
       httpPort: opts.httpPort ?? (await freePort()),
       httpsPort: opts.httpsPort ?? (await freePort()),
+      ...(opts.workerConnections !== undefined && { workerConnections: opts.workerConnections }),
     });
     cleanup.push(() => nginx.close());
     return { url: nginx.url, httpsUrl: nginx.httpsUrl, workerPorts, name, adminToken: env.ADMIN_TOKEN ?? adminToken, env, redis, nginx, pm2, stop };
