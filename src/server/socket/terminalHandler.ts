@@ -32,13 +32,19 @@ const KNOWN_EVENTS = new Set<string>(['start', 'input', 'resize', 'ack', 'kbdAns
 
 export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): void {
   let session: SshSession | undefined;
+  /** Invalid messages are answered one by one but logged once, at disconnect: no log flooding. */
+  let invalid = 0;
   const log = ctx.log.child({ socket: socket.id });
   const problem = (code: ErrorCode, detail?: string): void => void socket.emit('problem', errorInfo(code, detail));
+  const reject = (detail: string): void => {
+    invalid++;
+    problem('INVALID_REQUEST', detail);
+  };
 
   const handle = <T>(event: keyof ClientToServerEvents, schema: ZodType<T>, fn: (value: T) => void | Promise<void>) => {
     (socket.on as (e: string, l: (payload: unknown) => void) => void)(event, (payload) => {
       const parsed = schema.safeParse(payload);
-      if (!parsed.success) return problem('INVALID_REQUEST', `${event}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      if (!parsed.success) return reject(`${event}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
       Promise.resolve()
         .then(() => fn(parsed.data))
         .catch((err: unknown) => {
@@ -48,8 +54,10 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     });
   };
 
-  socket.onAny((event: string) => {
-    if (!KNOWN_EVENTS.has(event)) problem('INVALID_REQUEST', `unknown event "${event.slice(0, 40)}"`);
+  // Raw packets `42` and `42[1]` arrive here with no name or a number: never assume a string.
+  socket.onAny((event: unknown) => {
+    if (typeof event !== 'string') reject('event name missing or not a string');
+    else if (!KNOWN_EVENTS.has(event)) reject(`unknown event "${event.slice(0, 40)}"`);
   });
 
   handle('start', startSchema, async (cmd: StartCommand) => {
@@ -90,6 +98,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
 
   socket.on('disconnect', (reason) => {
     log.debug('socket disconnected', { reason });
+    if (invalid > 0) log.info('socket sent invalid messages', { count: invalid });
     session?.end('USER_CLOSED', reason);
   });
 }
