@@ -4,20 +4,21 @@
  * main.ts does (signals, exit codes).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { hostname } from 'node:os';
 import { pid } from 'node:process';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import session, { type Session, type SessionData, type Store } from 'express-session';
+import session, { type Store } from 'express-session';
 import proxyaddr from 'proxy-addr';
 import type { NodeIdentity } from '../shared/admin.js';
 import { createClusterControl, type ClusterControl } from './cluster/clusterControl.js';
 import { createAdminRoutes } from './http/adminRoutes.js';
 import type { Config } from './config.js';
 import { GrantSealer } from './core/credentialGrant.js';
+import { MemoryGrantStore, type GrantStore } from './core/grantStore.js';
 import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js';
 import { drainSessions } from './drain.js';
 import { PageRenderer } from './http/page.js';
@@ -39,6 +40,8 @@ export interface GatewayDeps {
   /** Session store; default: express-session's in-memory store (single process only). */
   sessionStore?: Store;
   knownHosts?: KnownHostsStore;
+  /** Credential grants; default: Redis with REDIS_URL, else in memory (single process only). */
+  grants?: GrantStore;
   lookup?: Lookup;
   /** Directory with index.html and assets/; default: dist/public beside the build. */
   publicDir?: string;
@@ -99,17 +102,23 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         if (!res.headersSent) sendError(res, 503, 'SERVICE_UNAVAILABLE');
       }),
     );
-  // ...and no obstacle for sockets: form logins do not need the session at all.
+  // ...and no obstacle for sockets: form logins do not need the session at all. A grant
+  // start on such a socket is a store failure (SERVICE_UNAVAILABLE), not a missing grant.
+  const storeFailedAtHandshake = new WeakSet<IncomingMessage>();
   const sessionIfAvailable: RequestHandler = (req, res, next) =>
     sessionMiddleware(
       req,
       res,
       firstCallOnly((err?: unknown) => {
-        if (err) log.warn('session store unavailable at socket handshake', { code: 'SERVICE_UNAVAILABLE', err });
+        if (err) {
+          storeFailedAtHandshake.add(req);
+          log.warn('session store unavailable at socket handshake', { code: 'SERVICE_UNAVAILABLE', err });
+        }
         next();
       }),
     );
   const sealer = new GrantSealer(secret);
+  const grants = deps.grants ?? redis?.grants ?? new MemoryGrantStore();
   const knownHosts = deps.knownHosts ?? redis?.knownHosts ?? new MemoryKnownHosts();
   const ready = () => accepting && (redis?.isReady() ?? true);
   const registry = new SessionRegistry();
@@ -131,6 +140,13 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     log,
     ...(redis && { adapter: redis.adapter }),
   });
+  /** Single use across every process: the store's take is atomic (see core/grantStore.ts). */
+  const takeGrant = async (socket: GatewaySocket) => {
+    if (storeFailedAtHandshake.has(socket.request)) throw new Error('session store unavailable at the socket handshake');
+    const sessionId = handshakeSessionId(socket.request);
+    const grant = sessionId ? await grants.take(sessionId) : undefined;
+    return grant && sealer.open(grant);
+  };
   const control = createClusterControl(io, registry, node, redis !== undefined, log);
   io.on('connection', (socket: GatewaySocket) =>
     attachTerminal(socket, {
@@ -139,7 +155,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       accepting: () => accepting,
       clientAddress: (s) => proxyaddr(s.request, trustProxy),
       createSession: (sink) => new SshSession({ config, log, knownHosts, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
-      takeGrant: (s) => takeGrant(s, sealer),
+      takeGrant,
     }),
   );
 
@@ -161,6 +177,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       grantTtlMs: config.grantTtlMs,
       page: new PageRenderer(join(publicDir, 'index.html')),
       sealer,
+      grants,
       session: sessionOr503,
       assetsDir: join(publicDir, 'assets'),
       log,
@@ -246,18 +263,10 @@ function firstCallOnly<A extends unknown[]>(fn: (...args: A) => void): (...args:
 }
 
 /**
- * One-time: the grant is deleted from the session (and saved) before it is opened.
- * Store failures reject, so the caller can say SERVICE_UNAVAILABLE.
+ * The session id the handshake's cookie proved: express-session sets `sessionID` to the
+ * cookie's id only when the signature is valid and the store still holds the session;
+ * otherwise it is a fresh random id that no grant is stored under (CREDENTIALS_MISSING).
  */
-async function takeGrant(socket: GatewaySocket, sealer: GrantSealer) {
-  const sess = (socket.request as { session?: Session & Partial<SessionData> }).session;
-  if (!sess) return undefined;
-  const settle = (fn: (cb: (err?: unknown) => void) => void) =>
-    new Promise<void>((resolve, reject) => fn((err) => (err ? reject(err instanceof Error ? err : new Error('session store error')) : resolve())));
-  await settle((cb) => sess.reload(cb));
-  const grant = sess.grant;
-  if (!grant) return undefined;
-  delete sess.grant;
-  await settle((cb) => sess.save(cb));
-  return sealer.open(grant);
+function handshakeSessionId(req: IncomingMessage): string | undefined {
+  return (req as IncomingMessage & { sessionID?: string }).sessionID;
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import session from 'express-session';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/server/app.js';
 import { parseConfig } from '../../src/server/config.js';
+import { MemoryGrantStore } from '../../src/server/core/grantStore.js';
 import { createLogger } from '../../src/server/log.js';
 
 export interface TestGateway {
@@ -14,6 +15,8 @@ export interface TestGateway {
   port: number;
   logs: string[];
   store: session.MemoryStore;
+  /** The grant store without REDIS_URL (with it, grants live in Redis). */
+  grants: MemoryGrantStore;
   close(): Promise<void>;
 }
 
@@ -33,13 +36,14 @@ export async function startGateway(env: Record<string, string> = {}, deps: Parti
   });
   const logs: string[] = [];
   const store = new session.MemoryStore();
-  // With REDIS_URL the gateway builds its own Redis store, as in production.
+  const grants = new MemoryGrantStore();
+  // With REDIS_URL the gateway builds its own Redis stores, as in production.
   const gateway = createGateway(config, {
     log: createLogger(config.logLevel, (l) => logs.push(l)),
-    ...(config.redisUrl === undefined && { sessionStore: store }),
+    ...(config.redisUrl === undefined && { sessionStore: store, grants }),
     publicDir: PUBLIC_DIR,
     ...deps,
   });
   const port = await gateway.listen();
-  return { gateway, port, url: `http://127.0.0.1:${port}`, logs, store, close: () => gateway.close() };
+  return { gateway, port, url: `http://127.0.0.1:${port}`, logs, store, grants, close: () => gateway.close() };
 }

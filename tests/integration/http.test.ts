@@ -129,9 +129,10 @@ describe('credential handover', () => {
     const cookie = cookieOf(res);
     expect(cookie).toMatch(/(^|; )webssh_sid=/);
     expect(res.headers.get('set-cookie')).toMatch(/HttpOnly/i);
-    const stored = JSON.stringify(await new Promise((r) => gw.store.all((_e, all) => r(all))));
-    expect(stored).toContain('"grant"');
-    expect(stored).not.toContain(password);
+    const sessions = JSON.stringify(await new Promise((r) => gw.store.all((_e, all) => r(all))));
+    const grants = JSON.stringify(gw.grants.list());
+    expect(grants).toContain('"data"'); // sealed: ciphertext only
+    expect(sessions + grants).not.toContain(password);
 
     const c = client({ cookie });
     c.start('grant');

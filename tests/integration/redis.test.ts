@@ -58,11 +58,12 @@ describe('with REDIS_URL', () => {
     expect(res.status).toBe(200);
     const r = createClient({ url: redis.url });
     await r.connect();
-    const keys = await r.keys('webssh:sess:*');
-    expect(keys.length).toBeGreaterThan(0);
+    const grantKeys = await r.keys('webssh:grant:*');
+    expect(grantKeys.length).toBeGreaterThan(0);
+    const keys = [...grantKeys, ...(await r.keys('webssh:sess:*'))];
     const stored = (await Promise.all(keys.map((k) => r.get(k)))).join('\n');
     await r.close();
-    expect(stored).toContain('grant');
+    expect(stored).toContain('"data"'); // the sealed grant
     expect(stored).not.toContain(password);
 
     const c = client(b, cookieOf(res)); // the other worker

@@ -131,12 +131,7 @@ describe('GRANT_TTL_SECONDS', () => {
       const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
       return { cookie, postedAt };
     };
-    const storedGrants = async (): Promise<{ expiresAt: number }[]> => {
-      const all = await new Promise<unknown>((resolve, reject) =>
-        gw.store.all((err, sessions) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(sessions))),
-      );
-      return Object.values((all ?? {}) as Record<string, { grant?: { expiresAt: number } }>).flatMap((s) => (s.grant ? [s.grant] : []));
-    };
+    const storedGrants = () => gw.grants.list();
 
     const fresh = await login();
     const inTime = client(gw, { cookie: fresh.cookie });
@@ -144,7 +139,7 @@ describe('GRANT_TTL_SECONDS', () => {
     await inTime.waitForState('connected');
 
     const stale = await login();
-    const [grant] = await storedGrants();
+    const [grant] = storedGrants();
     expect(grant).toBeDefined(); // the grant is there; only its age may stop it
     const expiresAt = grant?.expiresAt ?? 0;
     expect(expiresAt - stale.postedAt).toBeGreaterThanOrEqual(ttlSeconds * 1000);
@@ -157,7 +152,7 @@ describe('GRANT_TTL_SECONDS', () => {
     late.start('grant');
     expect(await late.waitForEnd()).toMatchObject({ code: 'CREDENTIALS_MISSING', retryable: false });
     expect(late.statuses).toEqual([]); // no SSH connection was even attempted
-    expect(await storedGrants()).toEqual([]); // and the expired grant is gone
+    expect(storedGrants()).toEqual([]); // and the expired grant is gone
     expect(inTime.ended).toBeUndefined();
   });
 });

@@ -8,7 +8,8 @@ import type { Session } from 'express-session';
 import { errorInfo, type ErrorCode } from '../../shared/errors.js';
 import { LIMITS } from '../../shared/limits.js';
 import { credentialsSchema, hostSchema, portSchema, type Credentials } from '../../shared/schemas.js';
-import type { GrantSealer, SealedGrant } from '../core/credentialGrant.js';
+import type { GrantSealer } from '../core/credentialGrant.js';
+import type { GrantStore } from '../core/grantStore.js';
 import type { Logger } from '../log.js';
 import { parseBasicAuth } from './basicAuth.js';
 import { relativeRoot, type PageRenderer } from './page.js';
@@ -16,7 +17,12 @@ import { ensureRouteCookie } from './routeCookie.js';
 
 declare module 'express-session' {
   interface SessionData {
-    grant: SealedGrant;
+    /**
+     * When a grant was issued for this session. Only a marker: it makes express-session
+     * keep the session (and set its cookie); the sealed grant itself waits in the
+     * GrantStore under the session id, so that taking it is one atomic step.
+     */
+    grantIssuedAt: number;
   }
 }
 
@@ -25,6 +31,7 @@ export interface RouteDeps {
   grantTtlMs: number;
   page: PageRenderer;
   sealer: GrantSealer;
+  grants: GrantStore;
   session: RequestHandler;
   assetsDir: string;
   log: Logger;
@@ -77,7 +84,8 @@ export function createRoutes(deps: RouteDeps): Router {
     }
     try {
       await regenerate(req.session); // a new session id whenever credentials are accepted
-      req.session.grant = deps.sealer.seal(parsed.data, deps.grantTtlMs);
+      await deps.grants.put(req.sessionID, deps.sealer.seal(parsed.data, deps.grantTtlMs), deps.grantTtlMs);
+      req.session.grantIssuedAt = Date.now();
       await save(req.session);
     } catch (err) {
       deps.log.warn('session store unavailable', { code: 'SERVICE_UNAVAILABLE', err });

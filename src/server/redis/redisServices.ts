@@ -1,13 +1,15 @@
 /**
  * What the gateway keeps in Redis when REDIS_URL is set: express-session sessions
- * (connect-redis) and the trust-on-first-use host keys, so every worker and every
- * host agrees. Commands fail fast while Redis is down (no offline queue): a login
+ * (connect-redis), sealed credential grants (one key each, with the grant's TTL) and
+ * the trust-on-first-use host keys, so every worker and every host agrees. Commands fail fast while Redis is down (no offline queue): a login
  * then gets a clear 503 instead of hanging, and live terminals never touch Redis.
  */
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { RedisStore } from 'connect-redis';
 import { createClient } from 'redis';
 import type { ServerOptions } from 'socket.io';
+import type { SealedGrant } from '../core/credentialGrant.js';
+import type { GrantStore } from '../core/grantStore.js';
 import type { KnownHostsStore } from '../core/hostKeyPolicy.js';
 import type { Logger } from '../log.js';
 
@@ -16,6 +18,7 @@ export const KEY_PREFIX = 'webssh:';
 export interface RedisServices {
   sessionStore: RedisStore;
   knownHosts: KnownHostsStore;
+  grants: GrantStore;
   /** Socket.IO adapter joining every gateway process that shares this Redis. */
   adapter: ServerOptions['adapter'];
   isReady(): boolean;
@@ -57,6 +60,16 @@ export function createRedisServices(url: string, log: Logger): RedisServices {
         return (await client.hGet(knownHostsKey, hostPort)) ?? fingerprint;
       },
     },
+    grants: {
+      async put(sessionId, grant, ttlMs) {
+        await client.set(`${KEY_PREFIX}grant:${sessionId}`, JSON.stringify(grant), { expiration: { type: 'PX', value: ttlMs } });
+      },
+      async take(sessionId) {
+        // GETDEL (Redis >= 6.2): read and delete in one command, so one caller wins.
+        const raw = await client.getDel(`${KEY_PREFIX}grant:${sessionId}`);
+        return raw === null ? undefined : parseGrant(raw);
+      },
+    },
     adapter: createAdapter(adapterClient, { streamName: `${KEY_PREFIX}socket.io`, channelPrefix: `${KEY_PREFIX}socket.io` }),
     isReady: () => client.isReady,
     connect: async () => {
@@ -71,4 +84,13 @@ export function createRedisServices(url: string, log: Logger): RedisServices {
       );
     },
   };
+}
+
+/** Whatever is stored, the sealer checks it; a value that is not even JSON is no grant. */
+function parseGrant(raw: string): SealedGrant | undefined {
+  try {
+    return JSON.parse(raw) as SealedGrant;
+  } catch {
+    return undefined;
+  }
 }

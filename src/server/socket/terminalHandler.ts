@@ -31,14 +31,27 @@ export interface TerminalContext {
 const KNOWN_EVENTS = new Set<string>(['start', 'input', 'resize', 'ack', 'kbdAnswers', 'end']);
 
 export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): void {
+  /**
+   * `starting` is set synchronously, before the first await of a start: a second start
+   * that arrives meanwhile (even in the same TCP read) is refused, so a socket never
+   * holds two sessions. `gone` tells a start still awaiting its grant to start nothing.
+   */
+  let starting = false;
+  let gone = false;
   let session: SshSession | undefined;
+  /** Invalid messages are answered one by one but logged once, at disconnect: no log flooding. */
+  let invalid = 0;
   const log = ctx.log.child({ socket: socket.id });
   const problem = (code: ErrorCode, detail?: string): void => void socket.emit('problem', errorInfo(code, detail));
+  const reject = (detail: string): void => {
+    invalid++;
+    problem('INVALID_REQUEST', detail);
+  };
 
   const handle = <T>(event: keyof ClientToServerEvents, schema: ZodType<T>, fn: (value: T) => void | Promise<void>) => {
     (socket.on as (e: string, l: (payload: unknown) => void) => void)(event, (payload) => {
       const parsed = schema.safeParse(payload);
-      if (!parsed.success) return problem('INVALID_REQUEST', `${event}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+      if (!parsed.success) return reject(`${event}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
       Promise.resolve()
         .then(() => fn(parsed.data))
         .catch((err: unknown) => {
@@ -48,21 +61,61 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     });
   };
 
-  socket.onAny((event: string) => {
-    if (!KNOWN_EVENTS.has(event)) problem('INVALID_REQUEST', `unknown event "${event.slice(0, 40)}"`);
+  // Raw packets `42` and `42[1]` arrive here with no name or a number: never assume a string.
+  socket.onAny((event: unknown) => {
+    if (typeof event !== 'string') reject('event name missing or not a string');
+    else if (!KNOWN_EVENTS.has(event)) reject(`unknown event "${event.slice(0, 40)}"`);
   });
 
   handle('start', startSchema, async (cmd: StartCommand) => {
-    if (session && !session.ended) return problem('SESSION_ACTIVE');
+    if (starting || (session && !session.ended)) return problem('SESSION_ACTIVE');
     if (!ctx.accepting()) return void socket.emit('ended', errorInfo('SHUTTING_DOWN'));
+    starting = true;
     let creds: Credentials | undefined;
     try {
-      creds = cmd.auth.kind === 'grant' ? await ctx.takeGrant(socket) : cmd.auth.credentials;
+      creds = await credentialsFor(cmd);
+    } finally {
+      starting = false;
+    }
+    if (!creds || gone) return; // answered already, or nobody left to answer (a taken grant stays spent)
+    const current = open();
+    try {
+      await current.start(creds, cmd.size);
+    } catch (err) {
+      current.end('INTERNAL'); // release the SSH connection before reporting
+      throw err;
+    }
+  });
+  handle('input', inputSchema, (data) => session?.write(data));
+  handle('resize', sizeSchema, (size) => session?.resize(size));
+  handle('ack', ackSchema, (bytes) => session?.ack(bytes));
+  handle('kbdAnswers', kbdAnswersSchema, (answers) => session?.answerKeyboardInteractive(answers));
+  handle('end', z.undefined(), () => session?.end('USER_CLOSED'));
+
+  socket.on('disconnect', (reason) => {
+    gone = true;
+    log.debug('socket disconnected', { reason });
+    if (invalid > 0) log.info('socket sent invalid messages', { count: invalid });
+    session?.end('USER_CLOSED', reason);
+  });
+
+  /** The start's credentials; undefined once the page has been told why there are none. */
+  async function credentialsFor(cmd: StartCommand): Promise<Credentials | undefined> {
+    if (cmd.auth.kind === 'credentials') return cmd.auth.credentials;
+    let creds: Credentials | undefined;
+    try {
+      creds = await ctx.takeGrant(socket);
     } catch (err) {
       log.warn('credential grant unavailable', { code: 'SERVICE_UNAVAILABLE', err });
-      return void socket.emit('ended', errorInfo('SERVICE_UNAVAILABLE'));
+      socket.emit('ended', errorInfo('SERVICE_UNAVAILABLE'));
+      return undefined;
     }
-    if (!creds) return void socket.emit('ended', errorInfo('CREDENTIALS_MISSING'));
+    if (!creds) socket.emit('ended', errorInfo('CREDENTIALS_MISSING'));
+    return creds;
+  }
+
+  /** Creates this socket's session and registers it; it is released by its `ended`. */
+  function open(): SshSession {
     const output = new OutputCoalescer((data) => socket.emit('output', data));
     const current = ctx.createSession({
       status: (msg) => socket.emit('status', msg),
@@ -80,16 +133,6 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     ctx.registry.add(current, { client });
     void socket.join(TERMINALS_ROOM);
     log.info('terminal starting', { session: current.id, client });
-    await current.start(creds, cmd.size);
-  });
-  handle('input', inputSchema, (data) => session?.write(data));
-  handle('resize', sizeSchema, (size) => session?.resize(size));
-  handle('ack', ackSchema, (bytes) => session?.ack(bytes));
-  handle('kbdAnswers', kbdAnswersSchema, (answers) => session?.answerKeyboardInteractive(answers));
-  handle('end', z.undefined(), () => session?.end('USER_CLOSED'));
-
-  socket.on('disconnect', (reason) => {
-    log.debug('socket disconnected', { reason });
-    session?.end('USER_CLOSED', reason);
-  });
+    return current;
+  }
 }
