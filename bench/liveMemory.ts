@@ -19,8 +19,17 @@ const PROBE = fileURLToPath(new URL('./heapProbe.cjs', import.meta.url));
 /** Node arguments that load the probe; its environment is `{ BENCH_HEAP_DIR: HEAP_DIR }`. */
 export const PROBE_NODE_ARGS = ['--expose-gc', '-r', PROBE];
 
+/**
+ * The pid the process sees itself as: the probe names its report by that, and in a
+ * container (bench/container.ts) it differs from ours (the last NSpid of /proc/<pid>/status).
+ */
+function ownPid(pid: number): number {
+  const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1]?.trim().split(/\s+/).at(-1) ?? pid);
+}
+
 export async function liveMemory(pid: number, timeoutMs = 10_000): Promise<LiveMemory> {
-  const file = join(HEAP_DIR, `${pid}.json`);
+  const file = join(HEAP_DIR, `${ownPid(pid)}.json`);
   rmSync(file, { force: true });
   process.kill(pid, 'SIGUSR2');
   // The probe renames its file into place, so existence means complete.
