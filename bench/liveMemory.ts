@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { guardDir } from '../src/tools/reaper.js';
 
 export interface LiveMemory {
   rss: number;
@@ -15,6 +16,8 @@ export interface LiveMemory {
 }
 
 export const HEAP_DIR = mkdtempSync(join(tmpdir(), 'webssh-bench-heap-'));
+// Removed by the reaper if the run dies without removeHeapDir().
+const releaseHeapDir = guardDir(HEAP_DIR);
 const PROBE = fileURLToPath(new URL('./heapProbe.cjs', import.meta.url));
 /** Node arguments that load the probe; its environment is `{ BENCH_HEAP_DIR: HEAP_DIR }`. */
 export const PROBE_NODE_ARGS = ['--expose-gc', '-r', PROBE];
@@ -46,4 +49,5 @@ export async function sumLiveMemory(pids: number[]): Promise<LiveMemory> {
 
 export function removeHeapDir(): void {
   rmSync(HEAP_DIR, { recursive: true, force: true });
+  releaseHeapDir();
 }
