@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: what the gateway costs on top of plain SSH, measured in one run against
- * the same sshd: direct (ssh2), single (one gateway process) and stack (NGINX + PM2 +
- * Redis), the gateway paths from a fresh install of the
+ * the same sshd: direct (ssh2), single (one gateway process), stack (NGINX + PM2 + Redis)
+ * and container (`docker compose up`), the gateway paths from a fresh install of the
  * committed tree (bench/paths.ts). Prints a table and writes bench-results.json (machine,
  * versions, commit, how each path was installed and runs, figures).
  * Environment: BENCH_PATHS (comma list, default all), BENCH_SCENARIOS (comma list, default
@@ -130,6 +130,7 @@ try {
   printTable(rows);
   for (const [name, i] of Object.entries(bench.info)) process.stdout.write(`${name}: ${JSON.stringify(i)}\n`);
   const install = bench.install && { dir: bench.install.dir, commit: bench.install.commit, reused: bench.install.reused, uncommitted_changes_not_measured: bench.install.uncommitted };
+  for (const [name, i] of Object.entries(bench.info)) if (typeof i.skipped === 'string') process.stderr.write(`WARNING: the ${name} path was SKIPPED: ${i.skipped}\n`);
   if (install && install.uncommitted_changes_not_measured.length > 0) process.stderr.write(`WARNING: uncommitted changes were not measured (see "install" in the results)\n`);
   const out = env.BENCH_OUT ?? 'bench-results.json';
   writeFileSync(out, JSON.stringify({ ...environment(workers), ...(install && { install }), paths: bench.info, results }, null, 2) + '\n');

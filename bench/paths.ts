@@ -1,5 +1,5 @@
 /**
- * Starts what BENCH_PATHS asks for (default: direct,single,stack) against one
+ * Starts what BENCH_PATHS asks for (default: direct,single,stack,container) against one
  * sshd, from one fresh install of the committed tree (bench/install.ts), and records how
  * each path runs: install method, ssh2 version, crypto path and TCP_NODELAY.
  * Every start is undone by stop(), also when a later start fails.
@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import type { Stack } from '../src/tools/stack.js';
 import { sshCryptoPath } from '../src/server/ssh/cryptoPath.js';
 import { startSshd, type TestSshd } from '../tests/harness/sshd.js';
+import { prepareContainer, type ContainerStack } from './container.js';
+import { findEngine } from './docker.js';
 import { startBenchStack, startSingle, transportOf } from './gateways.js';
 import { freshInstall, type Install } from './install.js';
 import { withChildren } from './stats.js';
@@ -36,9 +38,10 @@ export interface Bench {
 }
 
 const ssh2Version = (createRequire(import.meta.url)('ssh2/package.json') as { version: string }).version;
-const ALL: PathName[] = ['direct', 'single', 'stack'];
+const ALL: PathName[] = ['direct', 'single', 'stack', 'container'];
 
 export async function startPaths(workers: number): Promise<Bench> {
+  const explicit = process.env.BENCH_PATHS !== undefined;
   const wanted = new Set((process.env.BENCH_PATHS ?? ALL.join(',')).split(',').map((s) => s.trim()));
   for (const w of wanted) if (!ALL.includes(w as PathName)) throw new Error(`BENCH_PATHS: unknown path ${w} (known: ${ALL.join(', ')})`);
   const info: Bench['info'] = {};
@@ -48,9 +51,30 @@ export async function startPaths(workers: number): Promise<Bench> {
   };
   try {
     const gateways: GatewayUnderTest[] = [];
-    const install = ['single', 'stack'].some((p) => wanted.has(p)) ? freshInstall() : undefined;
+    const install = ['single', 'stack', 'container'].some((p) => wanted.has(p)) ? freshInstall() : undefined;
     const installed = install && { install: install.method, commit: install.commit, ssh2: install.ssh2 };
-    const sshd = await startSshd({ extraConfig: ['MaxStartups 2000', 'MaxSessions 2000'] });
+    let container: ContainerStack | undefined;
+    if (install && wanted.has('container')) {
+      const engine = findEngine();
+      if ('skipped' in engine) {
+        // Never a silent pass: asked for by name, it fails; by default, it is reported as skipped.
+        if (explicit) throw new Error(`container path: ${engine.skipped}`);
+        process.stderr.write(`\nWARNING: the container path is SKIPPED: ${engine.skipped}\n\n`);
+        info.container = { skipped: engine.skipped };
+      } else {
+        container = await prepareContainer(install.dir, workers, engine);
+        undo.push(() => container!.stop());
+        info.container = {
+          install: 'docker compose build of the installed tree (its Dockerfile: npm ci + npm run build; runtime: npm ci --omit=dev --ignore-scripts)',
+          commit: install.commit,
+          image: 'webssh-gateway:bench',
+          docker: engine.version,
+          compose: engine.compose,
+          engine: engine.own ? 'started by this run with offline-docker' : 'already running',
+        };
+      }
+    }
+    const sshd = await startSshd({ extraConfig: ['MaxStartups 2000', 'MaxSessions 2000'], ...(container && { listenAddresses: [container.sshHost] }) });
     undo.push(() => sshd.close());
     if (wanted.has('direct')) info.direct = { install: "the bench's own node_modules", ssh2: ssh2Version, nativeBinding: sshCryptoPath().nativeBinding, noDelay: true };
     if (install && wanted.has('single')) {
@@ -65,8 +89,20 @@ export async function startPaths(workers: number): Promise<Bench> {
       const pids = async () => (await s.pm2.list()).map((p) => p.pid);
       gateways.push({ path: gatewayPath('stack', s.url, sshd), url: s.url, sshHost: '127.0.0.1', pids, front: () => Promise.resolve({ nginx: withChildren(s.nginx.pid) }) });
     }
-    for (const g of gateways) info[g.path.name] = { ...installed, ...(await transportOf(g.url)) };
-    // In path order.
+    if (container) {
+      const c = container;
+      await c.up(sshd.port);
+      gateways.push({
+        path: gatewayPath('container', c.url, sshd, c.sshHost),
+        url: c.url,
+        sshHost: c.sshHost,
+        pids: () => c.gatewayPids(),
+        front: async () => ({ nginx: await c.nginxPids(), docker_proxy: c.dockerProxyPids() }),
+      });
+    }
+    for (const g of gateways) info[g.path.name] = { ...(g.path.name !== 'container' && installed), ...info[g.path.name], ...(await transportOf(g.url)) };
+    if (container && info.container) info.container.ssh2 = await container.ssh2Version();
+    // In path order, skipped ones included.
     const ordered = Object.fromEntries(ALL.filter((p) => info[p]).map((p) => [p, info[p]!]));
     return { sshd, ...(wanted.has('direct') && { direct: directPath(sshd) }), gateways, ...(stack && { stack }), ...(install && { install }), info: ordered, stop };
   } catch (err) {
