@@ -1,20 +1,19 @@
-/** The gateway processes a benchmark measures: `npm start` mode and the full stack. */
+/**
+ * The gateway processes a benchmark measures, both from the fresh install (bench/install.ts):
+ * `npm start` mode and the full stack (that tree's own dist/tools/stack.js).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort } from '../src/tools/ports.js';
 import { waitForExit } from '../src/tools/procs.js';
 import { guard } from '../src/tools/reaper.js';
-import { startStack, type Stack } from '../src/tools/stack.js';
+import type { Stack, startStack } from '../src/tools/stack.js';
 import { waitForHttp } from '../src/tools/waitForHttp.js';
 import { HEAP_DIR, PROBE_NODE_ARGS } from './liveMemory.js';
 
-const MAIN = fileURLToPath(new URL('../dist/server/main.js', import.meta.url));
-/** The Node flags of `npm start` (package.json), so "single" is what that command runs. */
-const START_NODE_ARGS = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start
-  .split(/\s+/)
-  .filter((arg) => arg.startsWith('--'));
 // Every gateway loads the heap probe (bench/liveMemory.ts) so memory is measured after a GC.
 const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn', BENCH_HEAP_DIR: HEAP_DIR };
 
@@ -24,9 +23,20 @@ export interface SingleGateway {
   close(): Promise<void>;
 }
 
-export async function startSingle(): Promise<SingleGateway> {
+/** What a gateway's /healthz says about its SSH transport. */
+export interface TransportInfo {
+  version?: string;
+  nativeBinding: boolean | 'unknown';
+  noDelay: boolean | 'unknown';
+}
+
+/** `npm start` of the installed tree: its package.json's command line, run from that tree. */
+export async function startSingle(tree: string): Promise<SingleGateway> {
+  const start = (JSON.parse(readFileSync(join(tree, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+  if (start[0] !== 'node') throw new Error(`npm start is no longer "node …": ${start.join(' ')}`);
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...START_NODE_ARGS, ...PROBE_NODE_ARGS, MAIN], {
+  const child: ChildProcess = spawn(process.execPath, [...start.slice(1).filter((a) => a.startsWith('--')), ...PROBE_NODE_ARGS, ...start.slice(1).filter((a) => !a.startsWith('--'))], {
+    cwd: tree,
     env: { PATH: process.env.PATH ?? '', PORT: String(port), LISTEN_HOST: '127.0.0.1', SESSION_SECRET: randomBytes(32).toString('hex'), ...GATEWAY_ENV },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -44,8 +54,23 @@ export async function startSingle(): Promise<SingleGateway> {
   };
 }
 
-/** BENCH_NGINX_WORKER_CONNECTIONS reproduces a smaller NGINX (4096 was the old default). */
-export function startBenchStack(workers: number): Promise<Stack> {
+/**
+ * The installed tree's own stack tool, so PM2 runs that tree's ecosystem.config.cjs and dist/.
+ * BENCH_NGINX_WORKER_CONNECTIONS reproduces a smaller NGINX (4096 was the old default).
+ */
+export async function startBenchStack(tree: string, workers: number): Promise<Stack> {
+  const mod = (await import(pathToFileURL(join(tree, 'dist/tools/stack.js')).href)) as { startStack: typeof startStack };
   const wc = Number(process.env.BENCH_NGINX_WORKER_CONNECTIONS ?? 0);
-  return startStack({ instances: workers, ...(wc > 0 && { workerConnections: wc }), env: { ...GATEWAY_ENV, GATEWAY_NODE_ARGS: PROBE_NODE_ARGS.join(' ') } });
+  return mod.startStack({ instances: workers, ...(wc > 0 && { workerConnections: wc }), env: { ...GATEWAY_ENV, GATEWAY_NODE_ARGS: PROBE_NODE_ARGS.join(' ') } });
+}
+
+export async function transportOf(url: string): Promise<TransportInfo> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
+    const body = (await res.json()) as { version?: string; ssh?: { crypto?: { nativeBinding?: unknown }; noDelay?: unknown } };
+    const bool = (v: unknown) => (typeof v === 'boolean' ? v : 'unknown');
+    return { ...(body.version !== undefined && { version: body.version }), nativeBinding: bool(body.ssh?.crypto?.nativeBinding), noDelay: bool(body.ssh?.noDelay) };
+  } catch {
+    return { nativeBinding: 'unknown', noDelay: 'unknown' };
+  }
 }

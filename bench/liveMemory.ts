@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { guardDir } from '../src/tools/reaper.js';
 
 export interface LiveMemory {
   rss: number;
@@ -15,12 +16,23 @@ export interface LiveMemory {
 }
 
 export const HEAP_DIR = mkdtempSync(join(tmpdir(), 'webssh-bench-heap-'));
+// Removed by the reaper if the run dies without removeHeapDir().
+const releaseHeapDir = guardDir(HEAP_DIR);
 const PROBE = fileURLToPath(new URL('./heapProbe.cjs', import.meta.url));
 /** Node arguments that load the probe; its environment is `{ BENCH_HEAP_DIR: HEAP_DIR }`. */
 export const PROBE_NODE_ARGS = ['--expose-gc', '-r', PROBE];
 
+/**
+ * The pid the process sees itself as: the probe names its report by that, and in a
+ * container (bench/container.ts) it differs from ours (the last NSpid of /proc/<pid>/status).
+ */
+function ownPid(pid: number): number {
+  const m = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1]?.trim().split(/\s+/).at(-1) ?? pid);
+}
+
 export async function liveMemory(pid: number, timeoutMs = 10_000): Promise<LiveMemory> {
-  const file = join(HEAP_DIR, `${pid}.json`);
+  const file = join(HEAP_DIR, `${ownPid(pid)}.json`);
   rmSync(file, { force: true });
   process.kill(pid, 'SIGUSR2');
   // The probe renames its file into place, so existence means complete.
@@ -37,4 +49,5 @@ export async function sumLiveMemory(pids: number[]): Promise<LiveMemory> {
 
 export function removeHeapDir(): void {
   rmSync(HEAP_DIR, { recursive: true, force: true });
+  releaseHeapDir();
 }

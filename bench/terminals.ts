@@ -1,6 +1,7 @@
 /**
- * One interface over the three paths a benchmark compares: `direct` (ssh2 straight to
- * sshd), `single` (one gateway process) and `stack` (NGINX + PM2 workers + Redis). The
+ * One interface over the paths a benchmark compares: `direct` (ssh2 straight to sshd),
+ * `single` (one gateway process), `stack` (NGINX + PM2 workers + Redis) and `container`
+ * (the same in `docker compose`). The
  * gateway paths use the tests' protocol client, acking like the browser does: every
  * 64 KiB rendered or after 50 ms (src/shared/limits.ts), optionally throttled.
  */
@@ -13,7 +14,7 @@ import { TerminalClient } from '../tests/harness/terminalClient.js';
 const { Client } = ssh2;
 
 export type Auth = 'password' | 'publickey';
-export type PathName = 'direct' | 'single' | 'stack';
+export type PathName = 'direct' | 'single' | 'stack' | 'container';
 
 export interface BenchTerminal {
   send(data: string): void;
@@ -110,11 +111,15 @@ export function directPath(sshd: SshTarget): BenchPath {
           }),
         );
         client.connect({ host: '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
+        // As the gateway does (src/server/ssh/sshSession.ts): without it, a floor measured
+        // with Nagle on would carry ~40 ms delayed-ACK stalls the gateway paths do not have.
+        client.setNoDelay(true);
       }),
   };
 }
 
-export function gatewayPath(name: string, url: string, sshd: SshTarget): BenchPath {
+/** `sshHost`: where the gateway finds the SSH target (the container path reaches it at its network's gateway). */
+export function gatewayPath(name: string, url: string, sshd: SshTarget, sshHost = sshd.host ?? '127.0.0.1'): BenchPath {
   return {
     name,
     open: async (auth, opts = {}) => {
@@ -147,7 +152,7 @@ export function gatewayPath(name: string, url: string, sshd: SshTarget): BenchPa
         if (pending >= FLOW.ackEveryBytes && opts.ackBytesPerSecond === undefined) flush();
         else timer ??= setTimeout(flush, FLOW.ackFlushMs);
       });
-      c.start({ host: sshd.host ?? '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
+      c.start({ host: sshHost, port: sshd.port, ...credentials(sshd, auth) });
       try {
         await c.waitForState('connected', opts.timeoutMs ?? 60_000);
         await c.waitForText(PROMPT, opts.timeoutMs ?? 60_000);

@@ -7,11 +7,11 @@ import { launchBrowser, logInWithForm } from '../../tests/harness/browser.js';
 import type { TestSshd } from '../../tests/harness/sshd.js';
 import { nowMs, percentile, round } from '../stats.js';
 
-export async function browserScenario(url: string, sshd: TestSshd) {
+export async function browserScenario(url: string, sshd: TestSshd, sshHost = '127.0.0.1') {
   const browser = await launchBrowser();
   try {
     const page = await browser.browser.newPage({ viewport: { width: 1000, height: 640 } });
-    await logInWithForm(page, url, { host: '127.0.0.1', port: sshd.port, ...sshd.users.password });
+    await logInWithForm(page, url, { host: sshHost, port: sshd.port, ...sshd.users.password });
     await page.waitForSelector('#status[data-state="connected"]');
     await page.click('#terminal');
     const screenHas = (source: string) =>

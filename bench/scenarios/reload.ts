@@ -29,6 +29,8 @@ export async function reloadUnderLoad(stack: Stack, sshd: TestSshd, k: number) {
     bytes_verified: bytes,
     connects_attempted: load.attempted,
     connects_failed: load.failures.length,
+    // What went wrong, so a failed connect is diagnosable from the results alone.
+    ...(load.failures.length > 0 && { first_failure: load.failures[0]!.slice(0, 200) }),
     reload_s: round(reloadSeconds, 1),
   };
 }

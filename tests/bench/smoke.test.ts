@@ -42,7 +42,8 @@ describe('npm run bench', () => {
   it('runs every scenario on direct, single and stack and writes the table and the JSON', { timeout: 400_000 }, async () => {
     const out = join(dir, 'results.json');
     const { code, stdout } = await runBench(
-      { BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_OUT: out },
+      // Not the container path: it needs a Docker engine, which `npm run test:container` owns.
+      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_OUT: out },
       380_000,
     );
     expect(code).toBe(0);
@@ -50,9 +51,18 @@ describe('npm run bench', () => {
     const json = JSON.parse(readFileSync(out, 'utf8')) as {
       commit: string;
       versions: Record<string, string>;
+      install: { commit: string };
+      paths: Record<string, { install: string; ssh2: string; nativeBinding: unknown; noDelay: unknown }>;
       results: Record<string, Record<string, Figures>>;
     };
     expect(json.commit).toMatch(/^[0-9a-f]{7,}/);
+    expect(json.install.commit).toMatch(/^[0-9a-f]{40}$/);
+    // How each path ran: the gateways from the fresh install, their /healthz's crypto path.
+    for (const path of ['direct', 'single', 'stack']) {
+      expect(json.paths[path]).toMatchObject({ ssh2: expect.stringMatching(/^\d+\.\d+\.\d+$/) as unknown, noDelay: true });
+      expect(typeof json.paths[path]!.nativeBinding).toBe('boolean');
+    }
+    expect(json.paths.single!.install).toMatch(/npm ci/);
     expect(json.versions.openssh).toMatch(/OpenSSH/);
     const r = json.results;
     for (const scenario of ['setup (password)', 'setup (publickey)', 'throughput', 'echo latency']) {

@@ -54,6 +54,11 @@ export interface StartSshdOptions {
    * are placed ahead of the defaults (and override them); a `Match` line and the rest go at the end.
    */
   extraConfig?: string[];
+  /**
+   * Addresses to listen on besides 127.0.0.1, same port: the bench's container path needs
+   * sshd on the host's address on the compose network (containers cannot reach 127.0.0.1).
+   */
+  listenAddresses?: string[];
 }
 
 /**
@@ -70,7 +75,7 @@ function installExitHook(): void {
   });
 }
 
-function sshdConfig(dir: string, port: number, extra: string[]): string {
+function sshdConfig(dir: string, port: number, addresses: string[], extra: string[]): string {
   const matchAt = extra.findIndex((l) => /^\s*Match\s/i.test(l));
   const head = matchAt === -1 ? extra : extra.slice(0, matchAt);
   const tail = matchAt === -1 ? [] : extra.slice(matchAt);
@@ -78,7 +83,7 @@ function sshdConfig(dir: string, port: number, extra: string[]): string {
   return [
     ...head,
     `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    ...addresses.map((a) => `ListenAddress ${a}`),
     `HostKey ${join(dir, 'ssh_host_ed25519_key')}`,
     `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys', '%u')}`,
@@ -137,10 +142,10 @@ function readBanner(port: number, timeoutMs: number): Promise<string> {
 }
 
 /** Start sshd on a fresh port; resolves when it logs "Server listening" and answers with a banner. */
-async function launch(dir: string, extra: string[]): Promise<{ port: number; pid: number; log: () => string; stop: () => Promise<void> }> {
+async function launch(dir: string, addresses: string[], extra: string[]): Promise<{ port: number; pid: number; log: () => string; stop: () => Promise<void> }> {
   const port = await freePort();
   const configFile = join(dir, 'sshd_config');
-  await writeFile(configFile, sshdConfig(dir, port, extra));
+  await writeFile(configFile, sshdConfig(dir, port, addresses, extra));
   const logFile = join(dir, 'sshd.log');
   // -D: stay in the foreground (our child, killable by PID). -e: log to stderr, which we tee
   // into memory and logFile. The symlink path sets both __progname (PAM service) and the
@@ -179,7 +184,7 @@ async function launch(dir: string, extra: string[]): Promise<{ port: number; pid
       child.stderr.on('data', (chunk: string) => {
         log += chunk;
         logStream.write(chunk);
-        if (log.includes(`Server listening on 127.0.0.1 port ${port}.`)) finish(null);
+        if (addresses.every((a) => log.includes(`Server listening on ${a} port ${port}.`))) finish(null);
       });
     });
     await readBanner(port, READY_TIMEOUT_MS);
@@ -222,7 +227,7 @@ export async function startSshd(opts: StartSshdOptions = {}): Promise<TestSshd> 
     let sshd: Awaited<ReturnType<typeof launch>> | undefined;
     for (let attempt = 1; !sshd; attempt++) {
       try {
-        sshd = await launch(dir, opts.extraConfig ?? []);
+        sshd = await launch(dir, ['127.0.0.1', ...(opts.listenAddresses ?? [])], opts.extraConfig ?? []);
       } catch (err) {
         // freePort() is racy by nature: another process may bind the port first. Retry that case.
         if (attempt >= 3 || !(err as { addressInUse?: boolean }).addressInUse) throw err;
