@@ -63,6 +63,9 @@ describe('npm run bench', () => {
       expect(typeof json.paths[path]!.nativeBinding).toBe('boolean');
     }
     expect(json.paths.single!.install).toMatch(/npm ci/);
+    // npm ci of the committed tree builds ssh2's native crypto (scripts/ssh2-binding.mjs).
+    expect(json.paths.single!.nativeBinding).toBe(true);
+    expect(json.paths.stack!.nativeBinding).toBe(true);
     expect(json.versions.openssh).toMatch(/OpenSSH/);
     const r = json.results;
     for (const scenario of ['setup (password)', 'setup (publickey)', 'throughput', 'echo latency']) {
@@ -82,5 +85,15 @@ describe('npm run bench', () => {
       expect(r.browser![path]!.seq_200000_s).toBeGreaterThan(0);
     }
     expect(r['reload under load']!.stack).toMatchObject({ connects_failed: 0, complete_streams: 6 });
+  });
+
+  it('runs the capacity scenario on the stack against the one-process SSH target', { timeout: 300_000 }, async () => {
+    const out = join(dir, 'capacity.json');
+    const { code } = await runBench({ BENCH_PATHS: 'stack', BENCH_SCENARIOS: 'capacity', BENCH_CAPACITY_SESSIONS: '20', BENCH_CAPACITY_BATCH: '10', BENCH_OUT: out }, 280_000);
+    expect(code).toBe(0);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as { results: Record<string, Record<string, Figures>> };
+    const r = json.results['capacity 20']!.stack!;
+    expect(r).toMatchObject({ sessions: 20, failed_opens: 0, working: 20 });
+    expect(r.echo_p50_ms).toBeGreaterThan(0);
   });
 });
