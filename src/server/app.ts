@@ -162,6 +162,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       page: new PageRenderer(join(publicDir, 'index.html')),
       sealer,
       session: sessionOr503,
+      allowedOrigins: config.allowedOrigins,
       assetsDir: join(publicDir, 'assets'),
       log,
     }),
