@@ -131,6 +131,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     log,
     ...(redis && { adapter: redis.adapter }),
   });
+  // Socket.IO's own answers (polling, the WebSocket handshake, refusals) carry the page's headers too.
+  io.engine.use(securityHeaders);
   const control = createClusterControl(io, registry, node, redis !== undefined, log);
   io.on('connection', (socket: GatewaySocket) =>
     attachTerminal(socket, {
