@@ -75,7 +75,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   if (!config.sessionSecret) log.warn('SESSION_SECRET is not set: using a random per-process secret (single process only)');
   if (config.targets.allowsAnyHost) {
     const open = config.targets.rules.filter((r) => r.kind === 'any').map((r) => r.source);
-    log.warn('SSH_ALLOWED_TARGETS allows any host: anyone who can open the page can reach any SSH server from here; list your hosts/CIDRs', { rules: open });
+    log.warn('SSH_ALLOWED_TARGETS allows any host: anyone who can open the page can reach any SSH server from here (link-local and cloud metadata addresses excepted); list your hosts/CIDRs', { rules: open });
   }
 
   if (config.allowedHosts.length === 0 && !isLoopback(config.listenHost)) {
