@@ -68,6 +68,7 @@ describe('a Host that is not in ALLOWED_HOSTS', () => {
     expect(JSON.parse(polling.body)).toMatchObject({ code: 'HOST_REJECTED' });
     const ws = await send(WS, { ...evil(gw.port), ...upgrade });
     expect(ws.status).toBe(421);
+    expect(JSON.parse(ws.body)).toMatchObject({ code: 'HOST_REJECTED' });
   });
 
   it('the listed name is served on every route and both transports', async () => {
