@@ -24,6 +24,7 @@ import { drainSessions } from './drain.js';
 import { PageRenderer } from './http/page.js';
 import { createRedisServices } from './redis/redisServices.js';
 import { errorInfo } from '../shared/errors.js';
+import { guardHosts } from './http/hostGuard.js';
 import { createRoutes, sendError } from './http/routes.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import type { Logger } from './log.js';
@@ -77,7 +78,11 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   if (!config.sessionSecret) log.warn('SESSION_SECRET is not set: using a random per-process secret (single process only)');
   if (config.targets.allowsAnyHost) {
     const open = config.targets.rules.filter((r) => r.kind === 'any').map((r) => r.source);
-    log.warn('SSH_ALLOWED_TARGETS allows any host: anyone who can open the page can reach any SSH server from here; list your hosts/CIDRs', { rules: open });
+    log.warn('SSH_ALLOWED_TARGETS allows any host: anyone who can open the page can reach any SSH server from here (link-local and cloud metadata addresses excepted); list your hosts/CIDRs', { rules: open });
+  }
+
+  if (config.allowedHosts.length === 0 && !isLoopback(config.listenHost)) {
+    log.warn('ALLOWED_HOSTS is not set: pages under any DNS name that resolves here can use the gateway (DNS rebinding); list the names it is reached by');
   }
 
   const publicDir = deps.publicDir ?? defaultPublicDir;
@@ -147,6 +152,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     const grant = sessionId ? await grants.take(sessionId) : undefined;
     return grant && sealer.open(grant);
   };
+  // Socket.IO's own answers (polling, the WebSocket handshake, refusals) carry the page's headers too.
+  io.engine.use(securityHeaders);
+  // Wraps Express and Socket.IO alike, so it must come after Socket.IO attached.
+  guardHosts(httpServer, { allowedHosts: config.allowedHosts, exemptPaths: ['/healthz', '/readyz'], securityHeaders, log });
   const control = createClusterControl(io, registry, node, redis !== undefined, log);
   io.on('connection', (socket: GatewaySocket) =>
     attachTerminal(socket, {
@@ -179,6 +188,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       sealer,
       grants,
       session: sessionOr503,
+      allowedOrigins: config.allowedOrigins,
       assetsDir: join(publicDir, 'assets'),
       log,
     }),
@@ -247,6 +257,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     httpServer.closeAllConnections();
     await redis?.close();
   }
+}
+
+function isLoopback(listenHost: string): boolean {
+  return listenHost === 'localhost' || listenHost === '::1' || listenHost.startsWith('127.');
 }
 
 /**

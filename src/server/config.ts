@@ -35,6 +35,9 @@ const schema = z.object({
   SESSION_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (no dots)').default('webssh_sid'),
   TRUST_PROXY: z.string().default('false'),
   ALLOWED_ORIGINS: list.pipe(z.array(z.url())).default([]),
+  ALLOWED_HOSTS: list
+    .pipe(z.array(z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'each entry must be name, name:port, IP or [IPv6]:port')))
+    .default([]),
   SSH_ALLOWED_TARGETS: parsedList(parsePolicy).default(parsePolicy(['*:22'])),
   SSH_TERM: z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/).default('xterm-256color'),
   SSH_READY_TIMEOUT_MS: int(500, 300_000).default(20_000),
@@ -63,6 +66,8 @@ export interface Config {
   sessionCookieName: string;
   trustProxy: boolean | number | string;
   allowedOrigins: readonly string[];
+  /** Host header allow-list (DNS rebinding); empty = any Host. Lower case, no trailing dot. */
+  allowedHosts: readonly string[];
   targets: TargetPolicy;
   ssh: {
     term: string;
@@ -121,6 +126,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     sessionCookieName: v.SESSION_COOKIE_NAME,
     trustProxy: parseTrustProxy(v.TRUST_PROXY),
     allowedOrigins: v.ALLOWED_ORIGINS.map((o) => new URL(o).origin),
+    allowedHosts: v.ALLOWED_HOSTS.map((h) => h.toLowerCase().replace(/\.(?=:|$)/, '')),
     targets: v.SSH_ALLOWED_TARGETS,
     ssh: {
       term: v.SSH_TERM,

@@ -20,6 +20,7 @@ export const ERRORS = {
   CREDENTIALS_MISSING: { retryable: false, message: 'No credentials: log in again.' },
   AUTH_REQUIRED: { retryable: false, message: 'Credentials are required.' },
   ORIGIN_REJECTED: { retryable: false, message: 'This page is not allowed to open terminals here (origin check).' },
+  HOST_REJECTED: { retryable: false, message: 'This gateway does not answer to that host name (ALLOWED_HOSTS).' },
   SESSION_ACTIVE: { retryable: false, message: 'A session is already running on this connection.' },
   SERVICE_UNAVAILABLE: { retryable: true, message: 'The gateway cannot reach its session store right now; try again shortly.' },
   SHUTTING_DOWN: { retryable: true, message: 'The gateway is restarting; reconnect to continue.' },

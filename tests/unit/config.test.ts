@@ -39,6 +39,17 @@ describe('config', () => {
     expect(parseConfig({ REDIS_URL: 'redis://127.0.0.1:6379', SESSION_SECRET: 'x'.repeat(32) }).redisUrl).toBe('redis://127.0.0.1:6379');
   });
 
+  it('reads ALLOWED_HOSTS as lower-case names, name:port or IPs, and refuses URLs', () => {
+    expect(parseConfig({}).allowedHosts).toEqual([]);
+    expect(parseConfig({ ALLOWED_HOSTS: 'SSH.Example.com, ssh.example.com.:443,10.0.0.5,[::1]:2222' }).allowedHosts).toEqual([
+      'ssh.example.com',
+      'ssh.example.com:443',
+      '10.0.0.5',
+      '[::1]:2222',
+    ]);
+    expect(() => parseConfig({ ALLOWED_HOSTS: 'https://ssh.example.com' })).toThrow(/ALLOWED_HOSTS/);
+  });
+
   it('parses trust proxy forms', () => {
     expect(parseConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
     expect(parseConfig({ TRUST_PROXY: 'loopback' }).trustProxy).toBe('loopback');

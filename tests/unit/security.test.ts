@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GrantSealer } from '../../src/server/core/credentialGrant.js';
 import { fingerprintOf, MemoryKnownHosts, parsePins, verifyHostKey } from '../../src/server/core/hostKeyPolicy.js';
-import { originAllowed } from '../../src/server/core/originPolicy.js';
+import { claimedOrigin, hostAllowed, originAllowed } from '../../src/server/core/originPolicy.js';
 import { parseBasicAuth } from '../../src/server/http/basicAuth.js';
 import { escapeHtml, relativeRoot } from '../../src/server/http/page.js';
 import { createLogger } from '../../src/server/log.js';
@@ -65,6 +65,25 @@ describe('origin policy', () => {
     expect(originAllowed('http://127.0.0.1:9999', '127.0.0.1:2222', [])).toBe(false);
     expect(originAllowed('null', 'gw.example', [])).toBe(false);
     expect(originAllowed('https://portal.example', 'gw.example', ['https://portal.example'])).toBe(true);
+  });
+
+  it('falls back to the Referer origin for POST logins, refusing an unparsable one', () => {
+    expect(claimedOrigin('https://a.example', 'https://b.example/x')).toBe('https://a.example');
+    expect(claimedOrigin(undefined, 'https://b.example/login?x=1')).toBe('https://b.example');
+    expect(claimedOrigin(undefined, 'not a url')).toBe('null');
+    expect(claimedOrigin(undefined, undefined)).toBeUndefined();
+  });
+
+  it('checks Host against ALLOWED_HOSTS, by name or by name:port', () => {
+    expect(hostAllowed('rebind.evil.example:2222', [])).toBe(true); // no list, no check
+    expect(hostAllowed('GW.example:2222', ['gw.example'])).toBe(true);
+    expect(hostAllowed('gw.example.', ['gw.example'])).toBe(true);
+    expect(hostAllowed('gw.example:2222', ['gw.example:443'])).toBe(false);
+    expect(hostAllowed('gw.example:443', ['gw.example:443'])).toBe(true);
+    expect(hostAllowed('[::1]:2222', ['[::1]'])).toBe(true);
+    expect(hostAllowed('rebind.evil.example:2222', ['gw.example'])).toBe(false);
+    expect(hostAllowed(undefined, ['gw.example'])).toBe(false);
+    expect(hostAllowed('gw.example:2222:x', ['gw.example'])).toBe(false);
   });
 });
 

@@ -55,3 +55,31 @@ describe('target policy', () => {
     expect(failed).toMatchObject({ ok: false, code: 'DNS_FAILED' });
   });
 });
+
+describe('link-local and cloud metadata targets', () => {
+  const open = parsePolicy(['*:22']);
+
+  it('the wildcard and broad CIDRs do not reach them, loopback and private ranges stay allowed', () => {
+    for (const a of ['169.254.169.254', '169.254.170.2', 'fe80::1', 'fd00:ec2::254', '100.100.100.200', '168.63.129.16', '::ffff:169.254.169.254', '::ffff:a9fe:a9fe']) {
+      expect(checkTarget(open, 'metadata.test', a, 22), a).toMatchObject({ allowed: false, reason: expect.stringContaining('metadata') as unknown });
+      expect(checkTarget(parsePolicy(['0.0.0.0/0', '::/0']), a, a, 22).allowed, a).toBe(false);
+    }
+    for (const a of ['127.0.0.1', '10.1.2.3', '192.168.1.10', '172.16.0.1', 'fd12::1', '100.100.100.201', '203.0.113.9']) {
+      expect(checkTarget(open, a, a, 22).allowed, a).toBe(true);
+    }
+  });
+
+  it('a rule naming the address, a range inside the guarded one, or the host name reaches it', () => {
+    expect(checkTarget(parsePolicy(['*:22', '169.254.169.254']), 'm', '169.254.169.254', 22).allowed).toBe(true);
+    expect(checkTarget(parsePolicy(['169.254.0.0/16']), 'm', '169.254.1.1', 22).allowed).toBe(true);
+    expect(checkTarget(parsePolicy(['[fe80::]/64']), 'fe80::1', 'fe80::1', 22).allowed).toBe(true);
+    expect(checkTarget(parsePolicy(['metadata.test']), 'metadata.test', '169.254.169.254', 22).allowed).toBe(true);
+    expect(checkTarget(parsePolicy(['169.254.0.0/15']), 'm', '169.254.1.1', 22).allowed).toBe(false); // wider than the range
+  });
+
+  it('the resolver refuses a name that resolves there with TARGET_NOT_ALLOWED', async () => {
+    const metadata = () => Promise.resolve('169.254.169.254');
+    expect(await resolveTarget(open, 'evil.test', 22, metadata)).toMatchObject({ ok: false, code: 'TARGET_NOT_ALLOWED' });
+    expect(await resolveTarget(parsePolicy(['*:22', 'evil.test']), 'evil.test', 22, metadata)).toEqual({ ok: true, address: '169.254.169.254' });
+  });
+});

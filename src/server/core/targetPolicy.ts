@@ -6,14 +6,21 @@
  * Rule syntax (comma separated): `<host>[:<ports>]` where host is `*`, an IP, a CIDR
  * (`10.0.0.0/8`, `[fd00::]/8`) or a host name (matched by name, case-insensitively),
  * and ports is `*`, `22` or `2200-2299`. Without ports a rule allows port 22 only.
+ *
+ * Link-local and cloud metadata addresses (guardedTargets.ts) are reached only through a
+ * rule that names them: a host name, or a CIDR inside a guarded range. `*` and broad
+ * CIDRs such as 0.0.0.0/0 do not reach them.
  */
 import { BlockList, isIP } from 'node:net';
+import { isGuardedAddress, namesGuardedRange } from './guardedTargets.js';
 
 export interface TargetRule {
   source: string;
   kind: 'any' | 'cidr' | 'name';
   name?: string;
   list?: BlockList;
+  /** A CIDR rule inside a link-local / metadata range: it may reach those addresses. */
+  namesGuarded?: boolean;
   ports: { from: number; to: number };
 }
 
@@ -60,7 +67,7 @@ export function parseRule(source: string): TargetRule {
     }
     const list = new BlockList();
     list.addSubnet(addr, prefix, type);
-    return { source, kind: 'cidr', list, ports };
+    return { source, kind: 'cidr', list, namesGuarded: namesGuardedRange(addr, prefix), ports };
   }
   if (prefixText !== undefined || !/^[A-Za-z0-9.-]+$/.test(host)) throw new Error(`bad host in "${source}"`);
   return { source, kind: 'name', name: host.toLowerCase().replace(/\.$/, ''), ports };
@@ -71,14 +78,15 @@ export function parsePolicy(rules: readonly string[]): TargetPolicy {
   return { rules: parsed, allowsAnyHost: parsed.some((r) => r.kind === 'any') };
 }
 
-function addressMatches(rule: TargetRule, name: string, address: string): boolean {
+function addressMatches(rule: TargetRule, name: string, address: string, guarded: boolean): boolean {
   switch (rule.kind) {
     case 'any':
-      return true;
+      return !guarded;
     case 'name':
       return rule.name === name.toLowerCase().replace(/\.$/, '');
     case 'cidr': {
       const family = isIP(address);
+      if (guarded && !rule.namesGuarded) return false;
       return family !== 0 && rule.list!.check(address, family === 4 ? 'ipv4' : 'ipv6');
     }
   }
@@ -86,8 +94,11 @@ function addressMatches(rule: TargetRule, name: string, address: string): boolea
 
 /** Checks the address the gateway will actually connect to (never a name resolved later). */
 export function checkTarget(policy: TargetPolicy, name: string, address: string, port: number): Verdict {
+  const guarded = isIP(address) !== 0 && isGuardedAddress(address);
   const ok = policy.rules.some(
-    (r) => port >= r.ports.from && port <= r.ports.to && addressMatches(r, name, address),
+    (r) => port >= r.ports.from && port <= r.ports.to && addressMatches(r, name, address, guarded),
   );
-  return ok ? { allowed: true } : { allowed: false, reason: `${name} (${address}) port ${port} matches no allowed target` };
+  if (ok) return { allowed: true };
+  const why = guarded ? 'is link-local or a cloud metadata address; only a rule naming it allows it' : 'matches no allowed target';
+  return { allowed: false, reason: `${name} (${address}) port ${port} ${why}` };
 }

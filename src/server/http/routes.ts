@@ -10,6 +10,7 @@ import { LIMITS } from '../../shared/limits.js';
 import { credentialsSchema, hostSchema, portSchema, type Credentials } from '../../shared/schemas.js';
 import type { GrantSealer } from '../core/credentialGrant.js';
 import type { GrantStore } from '../core/grantStore.js';
+import { claimedOrigin, originAllowed } from '../core/originPolicy.js';
 import type { Logger } from '../log.js';
 import { parseBasicAuth } from './basicAuth.js';
 import { relativeRoot, type PageRenderer } from './page.js';
@@ -33,6 +34,8 @@ export interface RouteDeps {
   sealer: GrantSealer;
   grants: GrantStore;
   session: RequestHandler;
+  /** ALLOWED_ORIGINS: pages besides our own that may post logins (an SSO portal). */
+  allowedOrigins: readonly string[];
   assetsDir: string;
   log: Logger;
 }
@@ -75,6 +78,17 @@ export function createRoutes(deps: RouteDeps): Router {
     res.type('html').send(deps.page.render(root, { mode, prefill: safe, reloadReconnects }));
   };
 
+  /**
+   * Login CSRF: a foreign page must not log the victim's browser into the attacker's
+   * account. Runs before the session middleware, so a refusal sets no cookie.
+   */
+  const sameOriginPost: RequestHandler = (req, res, next) => {
+    const origin = claimedOrigin(req.headers.origin, req.headers.referer);
+    if (originAllowed(origin, req.headers.host, deps.allowedOrigins)) return next();
+    deps.log.warn('login origin rejected', { code: 'ORIGIN_REJECTED', origin, ip: req.ip });
+    sendError(res, 403, 'ORIGIN_REJECTED');
+  };
+
   /** Validates, seals the credentials into a fresh session, renders the page in grant mode. */
   const grantAndRender = async (req: Request, res: Response, raw: Record<string, unknown>, reloadReconnects: boolean) => {
     const parsed = credentialsSchema.safeParse(raw);
@@ -104,7 +118,7 @@ export function createRoutes(deps: RouteDeps): Router {
     renderPage(req, res, 'form', { ...(host.success && { host: host.data }), ...(port.success && { port: port.data }), ...(username && { username }) });
   });
 
-  router.post('/', noStore, deps.session, ...bodies, (req, res) => grantAndRender(req, res, pickCredentials(req.body), false));
+  router.post('/', noStore, sameOriginPost, deps.session, ...bodies, (req, res) => grantAndRender(req, res, pickCredentials(req.body), false));
 
   router.get('/host/:host', noStore, deps.session, async (req, res) => {
     const basic = parseBasicAuth(req.headers.authorization);
@@ -116,7 +130,7 @@ export function createRoutes(deps: RouteDeps): Router {
     await grantAndRender(req, res, { host: String(req.params.host), ...(port !== undefined && { port }), ...basic }, true);
   });
 
-  router.post('/host/:host', noStore, deps.session, ...bodies, (req, res) => grantAndRender(req, res, pickCredentials(req.body, String(req.params.host)), false));
+  router.post('/host/:host', noStore, sameOriginPost, deps.session, ...bodies, (req, res) => grantAndRender(req, res, pickCredentials(req.body, String(req.params.host)), false));
 
   return router;
 }

@@ -1,9 +1,19 @@
 /**
- * Headers sent with every response. The CSP allows scripts only from our origin (no
- * inline script anywhere); styles allow 'unsafe-inline' because xterm.js sizes its
- * DOM with injected <style> rules (see docs/architecture.md).
+ * Headers sent with every response: the page, the assets, errors, and Socket.IO's own
+ * answers (long-polling, the WebSocket handshake, refusals). helmet sets the usual set;
+ * we add the two it does not write our way:
+ *
+ * - the CSP, byte for byte the policy the page has always had (helmet would re-join the
+ *   directives with ";" — same policy, different bytes, and NGINX/the tests name it);
+ *   scripts only from our origin, no inline script; styles allow 'unsafe-inline' because
+ *   xterm.js sizes its DOM with injected <style> rules (see docs/architecture.md);
+ * - Permissions-Policy, which helmet does not set.
+ *
+ * HSTS is left to NGINX, which knows whether the request came over TLS.
+ * Typed on node:http so it serves Express and `io.engine.use` alike.
  */
-import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import helmet from 'helmet';
 
 const CSP = [
   "default-src 'self'",
@@ -18,12 +28,16 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export const securityHeaders: RequestHandler = (_req, res, next) => {
+const common = helmet({
+  contentSecurityPolicy: false,
+  strictTransportSecurity: false,
+  xFrameOptions: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+  crossOriginOpenerPolicy: { policy: 'same-origin' },
+});
+
+export function securityHeaders(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
   res.setHeader('Content-Security-Policy', CSP);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
   res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
-  next();
-};
+  common(req, res, next);
+}
