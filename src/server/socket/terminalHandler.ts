@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import type { SessionSink, SshSession } from '../ssh/sshSession.js';
 import { TERMINALS_ROOM } from '../cluster/clusterControl.js';
 import { OutputCoalescer } from '../core/outputCoalescer.js';
-import type { LoginLimiter, LoginTicket } from '../auth/loginLimiter.js';
+import type { Admission, LoginLimiter, LoginTicket } from '../auth/loginLimiter.js';
 import type { SessionRegistry } from './sessionRegistry.js';
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -126,7 +126,15 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
    */
   async function admitted(creds: Credentials): Promise<LoginTicket | undefined> {
     const client = ctx.clientAddress(socket);
-    const admission = await ctx.loginLimiter.admit(client, creds);
+    let admission: Admission;
+    try {
+      admission = await ctx.loginLimiter.admit(client, creds);
+    } catch (err) {
+      // Not even the in-memory fallback answered: no attempt goes out uncounted.
+      log.error('login limiter unavailable', { code: 'SERVICE_UNAVAILABLE', err });
+      socket.emit('ended', errorInfo('SERVICE_UNAVAILABLE'));
+      return undefined;
+    }
     if (admission.ok) return admission.ticket;
     const { retryAfterSeconds } = admission;
     log.warn('login rate limited', { code: 'RATE_LIMITED', client, target: `${creds.username}@${creds.host}:${creds.port}`, retryAfterSeconds });
