@@ -79,6 +79,17 @@ describe('failed-login limits', () => {
     expect(other.end).toBeUndefined();
   });
 
+  it('10 concurrent wrong attempts from one address: exactly the limit reaches sshd, the rest wait', async () => {
+    const g = await gateway(3, 100);
+    const before = await sshdSettled(sshd);
+    const ends = await Promise.all(Array.from({ length: 10 }, () => wrong(g, '203.0.113.20')));
+    const codes = ends.map((e) => e.end?.code).sort();
+    expect(codes).toEqual([...Array<string>(3).fill('AUTH_FAILED'), ...Array<string>(7).fill('RATE_LIMITED')]);
+    const after = await sshdSettled(sshd);
+    expect(after.connections - before.connections).toBe(3);
+    expect(after.failed - before.failed).toBe(3);
+  });
+
   it('per account: guesses from two addresses add up, and the account is refused from a third', async () => {
     const g = await gateway(100, 2);
     expect((await wrong(g, '198.51.100.1')).end?.code).toBe('AUTH_FAILED');
