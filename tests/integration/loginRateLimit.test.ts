@@ -90,6 +90,25 @@ describe('failed-login limits', () => {
     expect(after.failed - before.failed).toBe(3);
   });
 
+  it('POST and Basic logins are counted and refused the same way (their grants reach the same socket start)', async () => {
+    const g = await gateway(1, 100);
+    const address = '203.0.113.30';
+    const viaGrant = async (res: Response) => {
+      expect(res.status).toBe(200);
+      const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const c = new TerminalClient(g.url, { cookie, headers: { 'x-forwarded-for': address } });
+      clients.push(c);
+      c.start('grant');
+      return c.waitForEnd();
+    };
+    const body = JSON.stringify({ host: sshd.host, port: sshd.port, username: user().username, password: 'not-the-password' });
+    expect((await viaGrant(await fetch(`${g.url}/ssh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }))).code).toBe('AUTH_FAILED');
+    const before = await sshdSettled(sshd);
+    const basic = `Basic ${Buffer.from(`${user().username}:${user().password}`).toString('base64')}`;
+    expectRateLimited(await viaGrant(await fetch(`${g.url}/ssh/host/${sshd.host}?port=${sshd.port}`, { headers: { authorization: basic } })));
+    expect((await sshdSettled(sshd)).connections).toBe(before.connections);
+  });
+
   it('per account: guesses from two addresses add up, and the account is refused from a third', async () => {
     const g = await gateway(100, 2);
     expect((await wrong(g, '198.51.100.1')).end?.code).toBe('AUTH_FAILED');
