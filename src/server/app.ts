@@ -23,6 +23,7 @@ import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js'
 import { drainSessions } from './drain.js';
 import { PageRenderer } from './http/page.js';
 import { createRedisServices } from './redis/redisServices.js';
+import { createLoginLimiter } from './auth/loginLimiter.js';
 import { errorInfo } from '../shared/errors.js';
 import { guardHosts } from './http/hostGuard.js';
 import { createRoutes, sendError } from './http/routes.js';
@@ -125,6 +126,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const sealer = new GrantSealer(secret);
   const grants = deps.grants ?? redis?.grants ?? new MemoryGrantStore();
   const knownHosts = deps.knownHosts ?? redis?.knownHosts ?? new MemoryKnownHosts();
+  const loginLimiter = createLoginLimiter(config.loginLimits, log, redis?.client);
   const ready = () => accepting && (redis?.isReady() ?? true);
   const registry = new SessionRegistry();
   const node: NodeIdentity = { host: config.nodeName ?? hostname(), instance: config.instance ?? null, pid };
@@ -165,6 +167,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       clientAddress: (s) => proxyaddr(s.request, trustProxy),
       createSession: (sink) => new SshSession({ config, log, knownHosts, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
       takeGrant,
+      loginLimiter,
     }),
   );
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parsePolicy, type TargetPolicy } from './core/targetPolicy.js';
 import { parsePins, type HostKeyPin } from './core/hostKeyPolicy.js';
+import type { LoginLimits } from './core/loginPolicy.js';
 
 const list = z
   .string()
@@ -45,6 +46,9 @@ const schema = z.object({
   SSH_HOST_KEY_POLICY: z.enum(['tofu', 'strict']).default('tofu'),
   SSH_HOST_KEYS: parsedList(parsePins).default([]),
   GRANT_TTL_SECONDS: int(5, 3600).default(60),
+  LOGIN_FAILURES_PER_ADDRESS: int(0, 1_000_000).default(10),
+  LOGIN_FAILURES_PER_ACCOUNT: int(0, 1_000_000).default(5),
+  LOGIN_FAILURE_WINDOW_SECONDS: int(1, 86_400).default(900),
   DRAIN_TIMEOUT_SECONDS: int(0, 86_400).default(30),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be redis://… or rediss://…' }).optional(),
   /** Set by PM2 for each cluster instance; its presence means "more than one process". */
@@ -77,6 +81,8 @@ export interface Config {
     hostKeyPins: readonly HostKeyPin[];
   };
   grantTtlMs: number;
+  /** Failed-login limits per client address and per target account (0 = off). */
+  loginLimits: LoginLimits;
   /** Sessions and host keys shared through Redis; undefined = in-memory, single process. */
   redisUrl: string | undefined;
   /** How long live sessions may continue after SIGINT/SIGTERM/`shutdown`. */
@@ -136,6 +142,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
       hostKeyPins: v.SSH_HOST_KEYS,
     },
     grantTtlMs: v.GRANT_TTL_SECONDS * 1000,
+    loginLimits: { perAddress: v.LOGIN_FAILURES_PER_ADDRESS, perAccount: v.LOGIN_FAILURES_PER_ACCOUNT, windowSeconds: v.LOGIN_FAILURE_WINDOW_SECONDS },
     drainTimeoutMs: v.DRAIN_TIMEOUT_SECONDS * 1000,
     redisUrl: v.REDIS_URL,
     instance: v.NODE_APP_INSTANCE,

@@ -6,7 +6,7 @@
  */
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { RedisStore } from 'connect-redis';
-import { createClient } from 'redis';
+import { createClient, type RedisClientType } from 'redis';
 import type { ServerOptions } from 'socket.io';
 import type { SealedGrant } from '../core/credentialGrant.js';
 import type { GrantStore } from '../core/grantStore.js';
@@ -16,6 +16,8 @@ import type { Logger } from '../log.js';
 export const KEY_PREFIX = 'webssh:';
 
 export interface RedisServices {
+  /** The fail-fast command client, for the login limiter's counters. */
+  client: RedisClientType;
   sessionStore: RedisStore;
   knownHosts: KnownHostsStore;
   grants: GrantStore;
@@ -53,6 +55,7 @@ export function createRedisServices(url: string, log: Logger): RedisServices {
 
   const knownHostsKey = `${KEY_PREFIX}known_hosts`;
   return {
+    client,
     sessionStore: new RedisStore({ client, prefix: `${KEY_PREFIX}sess:` }),
     knownHosts: {
       async remember(hostPort, fingerprint) {

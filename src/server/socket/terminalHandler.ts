@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { SessionSink, SshSession } from '../ssh/sshSession.js';
 import { TERMINALS_ROOM } from '../cluster/clusterControl.js';
 import { OutputCoalescer } from '../core/outputCoalescer.js';
+import type { Admission, LoginLimiter, LoginTicket } from '../auth/loginLimiter.js';
 import type { SessionRegistry } from './sessionRegistry.js';
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -26,6 +27,8 @@ export interface TerminalContext {
   clientAddress(socket: GatewaySocket): string;
   /** Takes (and deletes) the credential grant in the socket's HTTP session. */
   takeGrant(socket: GatewaySocket): Promise<Credentials | undefined>;
+  /** Failed-login limits per address and per account, shared by the cluster. */
+  loginLimiter: LoginLimiter;
 }
 
 const KNOWN_EVENTS = new Set<string>(['start', 'input', 'resize', 'ack', 'kbdAnswers', 'end']);
@@ -72,13 +75,16 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     if (!ctx.accepting()) return void socket.emit('ended', errorInfo('SHUTTING_DOWN'));
     starting = true;
     let creds: Credentials | undefined;
+    let ticket: LoginTicket | undefined;
     try {
       creds = await credentialsFor(cmd);
+      ticket = creds && !gone ? await admitted(creds) : undefined;
     } finally {
       starting = false;
     }
-    if (!creds || gone) return; // answered already, or nobody left to answer (a taken grant stays spent)
-    const current = open();
+    if (!creds || !ticket) return; // answered already, or nobody left to answer (a taken grant stays spent)
+    if (gone) return ticket.settle('USER_CLOSED');
+    const current = open(ticket);
     try {
       await current.start(creds, cmd.size);
     } catch (err) {
@@ -114,14 +120,40 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     return creds;
   }
 
+  /**
+   * The login limiter's ticket for this attempt, or undefined once the page has been told
+   * to wait: a refused attempt never reaches the target (issue 12, finding 5).
+   */
+  async function admitted(creds: Credentials): Promise<LoginTicket | undefined> {
+    const client = ctx.clientAddress(socket);
+    let admission: Admission;
+    try {
+      admission = await ctx.loginLimiter.admit(client, creds);
+    } catch (err) {
+      // Not even the in-memory fallback answered: no attempt goes out uncounted.
+      log.error('login limiter unavailable', { code: 'SERVICE_UNAVAILABLE', err });
+      socket.emit('ended', errorInfo('SERVICE_UNAVAILABLE'));
+      return undefined;
+    }
+    if (admission.ok) return admission.ticket;
+    const { retryAfterSeconds } = admission;
+    log.warn('login rate limited', { code: 'RATE_LIMITED', client, target: `${creds.username}@${creds.host}:${creds.port}`, retryAfterSeconds });
+    socket.emit('ended', errorInfo('RATE_LIMITED', `retry in ${retryAfterSeconds} s`, retryAfterSeconds));
+    return undefined;
+  }
+
   /** Creates this socket's session and registers it; it is released by its `ended`. */
-  function open(): SshSession {
+  function open(ticket: LoginTicket): SshSession {
     const output = new OutputCoalescer((data) => socket.emit('output', data));
     const current = ctx.createSession({
-      status: (msg) => socket.emit('status', msg),
+      status: (msg) => {
+        if (msg.state === 'connected') ticket.settle('connected');
+        socket.emit('status', msg);
+      },
       output: (chunk) => output.push(chunk),
       kbdPrompt: (msg) => socket.emit('kbdPrompt', msg),
       ended: (info) => {
+        ticket.settle(info.code);
         output.flush();
         ctx.registry.delete(current);
         void socket.leave(TERMINALS_ROOM);
