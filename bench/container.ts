@@ -101,6 +101,7 @@ export async function prepareContainer(tree: string, workers: number, engine: En
       url: `http://127.0.0.1:${httpPort}`,
       up: async () => {
         env.SSH_ALLOWED_TARGETS = `${sshHost}:*`;
+        env.SESSIONS_PER_CLIENT = '0'; // every bench terminal comes from one address
         await compose('up', '-d', '--wait', '--wait-timeout', '300');
       },
       ssh2Version: () => compose('exec', '-T', 'gateway', 'node', '-p', "require('/app/node_modules/ssh2/package.json').version"),

@@ -15,7 +15,8 @@ import { waitForHttp } from '../src/tools/waitForHttp.js';
 import { HEAP_DIR, PROBE_NODE_ARGS } from './liveMemory.js';
 
 // Every gateway loads the heap probe (bench/liveMemory.ts) so memory is measured after a GC.
-const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn', BENCH_HEAP_DIR: HEAP_DIR };
+// All the bench's terminals come from one address: the per-address session limit is off.
+const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn', BENCH_HEAP_DIR: HEAP_DIR, SESSIONS_PER_CLIENT: '0' };
 
 export interface SingleGateway {
   url: string;

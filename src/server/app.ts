@@ -29,6 +29,8 @@ import { guardHosts } from './http/hostGuard.js';
 import { createRoutes, sendError } from './http/routes.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import type { Logger } from './log.js';
+import { MemoryLeaseStore } from './core/sessionLimits.js';
+import { SessionAdmission } from './socket/sessionAdmission.js';
 import { SessionRegistry } from './socket/sessionRegistry.js';
 import { createSocketServer, type GatewayIo } from './socket/socketServer.js';
 import { attachTerminal, type GatewaySocket } from './socket/terminalHandler.js';
@@ -87,7 +89,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   }
 
   const publicDir = deps.publicDir ?? defaultPublicDir;
-  const redis = config.redisUrl ? createRedisServices(config.redisUrl, log) : undefined;
+  const redis = config.redisUrl ? createRedisServices(config.redisUrl, log, config.sessionLeaseMs) : undefined;
   const sessionStore = deps.sessionStore ?? redis?.sessionStore;
   const sessionMiddleware = session({
     name: config.sessionCookieName,
@@ -129,6 +131,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const loginLimiter = createLoginLimiter(config.loginLimits, log, redis?.client);
   const ready = () => accepting && (redis?.isReady() ?? true);
   const registry = new SessionRegistry();
+  // Leases in Redis expire unless refreshed: three refreshes per lease time survive a slow one.
+  const admission = redis
+    ? new SessionAdmission(config.sessionLimits, redis.leases, log, config.sessionLeaseMs / 3)
+    : new SessionAdmission(config.sessionLimits, new MemoryLeaseStore(), log);
   const node: NodeIdentity = { host: config.nodeName ?? hostname(), instance: config.instance ?? null, pid };
   let accepting = true;
   let closed: Promise<void> | undefined;
@@ -168,6 +174,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       createSession: (sink) => new SshSession({ config, log, knownHosts, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
       takeGrant,
       loginLimiter,
+      admission,
+      startTimeoutMs: config.socketStartTimeoutMs,
+      deadlines: config.sessionDeadlines,
     }),
   );
 
@@ -256,6 +265,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   async function closeOnce(): Promise<void> {
     accepting = false;
     registry.endAll('SHUTTING_DOWN');
+    await admission.close(); // the ended sessions' leases leave Redis before the connection does
     await io.close(); // also closes the HTTP server
     httpServer.closeAllConnections();
     await redis?.close();

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { parsePolicy, type TargetPolicy } from './core/targetPolicy.js';
 import { parsePins, type HostKeyPin } from './core/hostKeyPolicy.js';
 import type { LoginLimits } from './core/loginPolicy.js';
+import type { DeadlineSettings } from './core/sessionDeadlines.js';
+import type { SessionLimits } from './core/sessionLimits.js';
 
 const list = z
   .string()
@@ -50,6 +52,13 @@ const schema = z.object({
   LOGIN_FAILURES_PER_ACCOUNT: int(0, 1_000_000).default(5),
   LOGIN_FAILURE_WINDOW_SECONDS: int(1, 86_400).default(900),
   DRAIN_TIMEOUT_SECONDS: int(0, 86_400).default(30),
+  SESSIONS_PER_CLIENT: int(0, 1_000_000).default(20),
+  SESSIONS_PER_PROCESS: int(0, 1_000_000).default(0),
+  SESSIONS_TOTAL: int(0, 10_000_000).default(0),
+  SESSION_LEASE_SECONDS: int(2, 3600).default(30),
+  SOCKET_START_TIMEOUT_SECONDS: int(1, 3600).default(30),
+  SESSION_IDLE_TIMEOUT_SECONDS: int(0, 604_800).default(3600),
+  SESSION_MAX_SECONDS: int(0, 2_592_000).default(0),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be redis://… or rediss://…' }).optional(),
   /** Set by PM2 for each cluster instance; its presence means "more than one process". */
   NODE_APP_INSTANCE: z.string().optional(),
@@ -87,6 +96,14 @@ export interface Config {
   redisUrl: string | undefined;
   /** How long live sessions may continue after SIGINT/SIGTERM/`shutdown`. */
   drainTimeoutMs: number;
+  /** Concurrent sessions (0 = no limit); per client and total span the cluster with Redis. */
+  sessionLimits: SessionLimits;
+  /** How long a cluster-wide session count outlives a process that stopped refreshing it. */
+  sessionLeaseMs: number;
+  /** A socket without a session is closed after this long. */
+  socketStartTimeoutMs: number;
+  /** Idle timeout and maximum lifetime of a session (0 = off). */
+  sessionDeadlines: DeadlineSettings;
   /** PM2's instance number, when run by PM2. */
   instance: string | undefined;
   nodeName: string | undefined;
@@ -144,6 +161,10 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     grantTtlMs: v.GRANT_TTL_SECONDS * 1000,
     loginLimits: { perAddress: v.LOGIN_FAILURES_PER_ADDRESS, perAccount: v.LOGIN_FAILURES_PER_ACCOUNT, windowSeconds: v.LOGIN_FAILURE_WINDOW_SECONDS },
     drainTimeoutMs: v.DRAIN_TIMEOUT_SECONDS * 1000,
+    sessionLimits: { perClient: v.SESSIONS_PER_CLIENT, perProcess: v.SESSIONS_PER_PROCESS, total: v.SESSIONS_TOTAL },
+    sessionLeaseMs: v.SESSION_LEASE_SECONDS * 1000,
+    socketStartTimeoutMs: v.SOCKET_START_TIMEOUT_SECONDS * 1000,
+    sessionDeadlines: { idleMs: v.SESSION_IDLE_TIMEOUT_SECONDS * 1000, maxMs: v.SESSION_MAX_SECONDS * 1000 },
     redisUrl: v.REDIS_URL,
     instance: v.NODE_APP_INSTANCE,
     nodeName: v.GATEWAY_NODE_NAME,

@@ -11,7 +11,9 @@ import type { ServerOptions } from 'socket.io';
 import type { SealedGrant } from '../core/credentialGrant.js';
 import type { GrantStore } from '../core/grantStore.js';
 import type { KnownHostsStore } from '../core/hostKeyPolicy.js';
+import type { LeaseStore } from '../core/sessionLimits.js';
 import type { Logger } from '../log.js';
+import { RedisLeaseStore } from './sessionLeases.js';
 
 export const KEY_PREFIX = 'webssh:';
 
@@ -21,6 +23,8 @@ export interface RedisServices {
   sessionStore: RedisStore;
   knownHosts: KnownHostsStore;
   grants: GrantStore;
+  /** Cluster-wide session counts for the limits (see sessionLeases.ts). */
+  leases: LeaseStore;
   /** Socket.IO adapter joining every gateway process that shares this Redis. */
   adapter: ServerOptions['adapter'];
   isReady(): boolean;
@@ -28,7 +32,7 @@ export interface RedisServices {
   close(): Promise<void>;
 }
 
-export function createRedisServices(url: string, log: Logger): RedisServices {
+export function createRedisServices(url: string, log: Logger, leaseMs: number): RedisServices {
   const client = createClient({
     url,
     disableOfflineQueue: true,
@@ -73,6 +77,7 @@ export function createRedisServices(url: string, log: Logger): RedisServices {
         return raw === null ? undefined : parseGrant(raw);
       },
     },
+    leases: new RedisLeaseStore(client, leaseMs, KEY_PREFIX),
     adapter: createAdapter(adapterClient, { streamName: `${KEY_PREFIX}socket.io`, channelPrefix: `${KEY_PREFIX}socket.io` }),
     isReady: () => client.isReady,
     connect: async () => {
