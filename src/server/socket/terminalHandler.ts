@@ -13,6 +13,7 @@ import type { SessionSink, SshSession } from '../ssh/sshSession.js';
 import { TERMINALS_ROOM } from '../cluster/clusterControl.js';
 import { OutputCoalescer } from '../core/outputCoalescer.js';
 import type { SessionRegistry } from './sessionRegistry.js';
+import { watchDelivery } from './transportDelivery.js';
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
@@ -123,11 +124,14 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
       kbdPrompt: (msg) => socket.emit('kbdPrompt', msg),
       ended: (info) => {
         output.flush();
+        stopWatching();
         ctx.registry.delete(current);
         void socket.leave(TERMINALS_ROOM);
         socket.emit('ended', info);
       },
     });
+    // Acks buy window only for output that left this process (core/flowControl.ts).
+    const stopWatching = watchDelivery(socket.conn, (bytes) => current.delivered(bytes));
     session = current;
     const client = ctx.clientAddress(socket);
     ctx.registry.add(current, { client });
