@@ -47,6 +47,7 @@ const schema = z.object({
   GRANT_TTL_SECONDS: int(5, 3600).default(60),
   DRAIN_TIMEOUT_SECONDS: int(0, 86_400).default(30),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be redis://… or rediss://…' }).optional(),
+  REDIS_TIMEOUT_MS: int(100, 60_000).default(1500),
   /** Set by PM2 for each cluster instance; its presence means "more than one process". */
   NODE_APP_INSTANCE: z.string().optional(),
   /** Names this gateway host in the session registry and logs (default: the host name). */
@@ -79,6 +80,8 @@ export interface Config {
   grantTtlMs: number;
   /** Sessions and host keys shared through Redis; undefined = in-memory, single process. */
   redisUrl: string | undefined;
+  /** Deadline for each Redis call on a request path; a miss means Redis is silent. */
+  redisTimeoutMs: number;
   /** How long live sessions may continue after SIGINT/SIGTERM/`shutdown`. */
   drainTimeoutMs: number;
   /** PM2's instance number, when run by PM2. */
@@ -138,6 +141,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     grantTtlMs: v.GRANT_TTL_SECONDS * 1000,
     drainTimeoutMs: v.DRAIN_TIMEOUT_SECONDS * 1000,
     redisUrl: v.REDIS_URL,
+    redisTimeoutMs: v.REDIS_TIMEOUT_MS,
     instance: v.NODE_APP_INSTANCE,
     nodeName: v.GATEWAY_NODE_NAME,
     adminToken: v.ADMIN_TOKEN,
