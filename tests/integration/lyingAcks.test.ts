@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLOW } from '../../src/shared/limits.js';
+import { startRedis, type TestRedis } from '../../src/tools/redisServer.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { RawSocketIo } from '../harness/rawSocketIo.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
@@ -17,11 +18,9 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   sshd = await startSshd();
-  gw = await startGateway({ LOG_LEVEL: 'info' });
 });
 
 afterAll(async () => {
-  await gw?.close();
   await sshd?.close();
 });
 
@@ -52,7 +51,23 @@ function login(): { host: string; port: number; username: string; password: stri
   return { host: sshd.host, port: sshd.port, username: sshd.users.password.username, password: sshd.users.password.password };
 }
 
-describe('a client that acks without reading', () => {
+describe.each([
+  ['one process', false],
+  ['the Redis adapter', true],
+])('a client that acks without reading (%s)', (_name, withRedis) => {
+  let redis: TestRedis | undefined;
+
+  beforeAll(async () => {
+    redis = withRedis ? await startRedis() : undefined;
+    gw = await startGateway({ LOG_LEVEL: 'info', ...(redis && { REDIS_URL: redis.url }) });
+    await gw.gateway.ready();
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+    await redis?.close();
+  });
+
   it('over WebSocket, with its TCP socket no longer read, gets at most the budget queued', async () => {
     const c = new TerminalClient(gw.url, { transport: 'websocket', record: false });
     try {
