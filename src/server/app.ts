@@ -89,7 +89,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   }
 
   const publicDir = deps.publicDir ?? defaultPublicDir;
-  const redis = config.redisUrl ? createRedisServices(config.redisUrl, log, config.sessionLeaseMs) : undefined;
+  const redis = config.redisUrl ? createRedisServices(config.redisUrl, log, { leaseMs: config.sessionLeaseMs, deadlineMs: config.redisTimeoutMs }) : undefined;
   const sessionStore = deps.sessionStore ?? redis?.sessionStore;
   const sessionMiddleware = session({
     name: config.sessionCookieName,
@@ -185,8 +185,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', version, sessions: registry.size, node, ssh: { crypto: sshCryptoPath(), noDelay: true } });
   });
-  app.get('/readyz', (_req, res) => {
-    if (ready()) res.json({ status: 'ready', version });
+  app.get('/readyz', async (_req, res) => {
+    // A frozen Redis keeps its connection: only a ping under the deadline tells.
+    if (ready() && (await (redis?.check() ?? true))) res.json({ status: 'ready', version });
     else if (!accepting) res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
     else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });

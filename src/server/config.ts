@@ -60,6 +60,7 @@ const schema = z.object({
   SESSION_IDLE_TIMEOUT_SECONDS: int(0, 604_800).default(3600),
   SESSION_MAX_SECONDS: int(0, 2_592_000).default(0),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be redis://… or rediss://…' }).optional(),
+  REDIS_TIMEOUT_MS: int(100, 60_000).default(1500),
   /** Set by PM2 for each cluster instance; its presence means "more than one process". */
   NODE_APP_INSTANCE: z.string().optional(),
   /** Names this gateway host in the session registry and logs (default: the host name). */
@@ -94,6 +95,8 @@ export interface Config {
   loginLimits: LoginLimits;
   /** Sessions and host keys shared through Redis; undefined = in-memory, single process. */
   redisUrl: string | undefined;
+  /** Deadline for each Redis call on a request path; a miss means Redis is silent. */
+  redisTimeoutMs: number;
   /** How long live sessions may continue after SIGINT/SIGTERM/`shutdown`. */
   drainTimeoutMs: number;
   /** Concurrent sessions (0 = no limit); per client and total span the cluster with Redis. */
@@ -166,6 +169,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     socketStartTimeoutMs: v.SOCKET_START_TIMEOUT_SECONDS * 1000,
     sessionDeadlines: { idleMs: v.SESSION_IDLE_TIMEOUT_SECONDS * 1000, maxMs: v.SESSION_MAX_SECONDS * 1000 },
     redisUrl: v.REDIS_URL,
+    redisTimeoutMs: v.REDIS_TIMEOUT_MS,
     instance: v.NODE_APP_INSTANCE,
     nodeName: v.GATEWAY_NODE_NAME,
     adminToken: v.ADMIN_TOKEN,

@@ -16,6 +16,7 @@ import type { Admission, LoginLimiter, LoginTicket } from '../auth/loginLimiter.
 import { SessionDeadlines, type DeadlineSettings } from '../core/sessionDeadlines.js';
 import type { SessionAdmission } from './sessionAdmission.js';
 import type { SessionRegistry } from './sessionRegistry.js';
+import { watchDelivery } from './transportDelivery.js';
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
@@ -199,6 +200,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
         clocks.dispose();
         releaseLease();
         output.flush();
+        stopWatching();
         ctx.registry.delete(current);
         void socket.leave(TERMINALS_ROOM);
         socket.emit('ended', info);
@@ -210,6 +212,8 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
       expire: (code) => current.end(code),
     });
     deadlines = clocks;
+    // Acks buy window only for output that left this process (core/flowControl.ts).
+    const stopWatching = watchDelivery(socket.conn, (bytes) => current.delivered(bytes));
     session = current;
     const client = ctx.clientAddress(socket);
     ctx.registry.add(current, { client });

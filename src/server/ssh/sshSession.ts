@@ -212,8 +212,17 @@ export class SshSession {
 
   ack(bytes: number): void {
     if (this.#ended) return;
-    const grant = this.flow.acked(bytes);
-    if (grant > 0) this.#grantWindow?.(grant);
+    this.#grant(this.flow.acked(bytes));
+  }
+
+  /** Output the browser's transport handed to the kernel (socket/transportDelivery.ts). */
+  delivered(bytes: number): void {
+    if (this.#ended) return;
+    this.#grant(this.flow.delivered(bytes));
+  }
+
+  #grant(bytes: number): void {
+    if (bytes > 0) this.#grantWindow?.(bytes);
   }
 
   write(data: string | Uint8Array): void {
