@@ -90,6 +90,12 @@ describe('failed-login limits', () => {
     expect(after.failed - before.failed).toBe(3);
   });
 
+  it('10 concurrent right passwords to one account, limit 3: every one logs in (the attempts beyond the limit wait their turn, none is refused)', async () => {
+    const g = await gateway(100, 3);
+    const ends = await Promise.all(Array.from({ length: 10 }, (_, i) => login(g, `203.0.113.${100 + i}`, user().username, user().password)));
+    expect(ends.map((e) => e.end?.code ?? 'connected')).toEqual(Array<string>(10).fill('connected'));
+  });
+
   it('POST and Basic logins are counted and refused the same way (their grants reach the same socket start)', async () => {
     const g = await gateway(1, 100);
     const address = '203.0.113.30';
@@ -134,6 +140,17 @@ describe('failed-login limits', () => {
     expect((await wrong(g, '192.0.2.50')).end?.code).toBe('AUTH_FAILED');
     expect((await wrong(g, '192.0.2.50')).end?.code).toBe('AUTH_FAILED');
     expectRateLimited((await wrong(g, '192.0.2.50')).end);
+  });
+
+  it('across the cluster: 10 concurrent wrong passwords split over gateways A and B, account limit 3: exactly 3 reach sshd', async () => {
+    const env = { REDIS_URL: redis.url };
+    const [a, b] = [await gateway(100, 3, env), await gateway(100, 3, env)];
+    const { username } = sshd.users.kbd; // an account no other test fails against
+    const before = await sshdSettled(sshd);
+    const ends = await Promise.all(Array.from({ length: 10 }, (_, i) => login(i % 2 ? a : b, `198.18.0.${i + 1}`, username, 'not-the-password')));
+    const codes = ends.map((e) => e.end?.code).sort();
+    expect(codes).toEqual([...Array<string>(3).fill('AUTH_FAILED'), ...Array<string>(7).fill('RATE_LIMITED')]);
+    expect((await sshdSettled(sshd)).connections - before.connections).toBe(3);
   });
 
   it('across the cluster: a limit reached on gateway A holds on gateway B (one Redis); keys expire and hold no account name', async () => {

@@ -4,30 +4,37 @@ import { AuthPlan } from '../../src/server/core/authPlan.js';
 import { accountKey, settle, verdict } from '../../src/server/core/loginPolicy.js';
 
 describe('failed-login policy', () => {
-  it('admits up to the limit and refuses the next with the longest wait of the full counters', () => {
-    expect(verdict([{ consumed: 3, limit: 3, msBeforeReset: 5000 }])).toEqual({ ok: true });
-    expect(verdict([{ consumed: 4, limit: 3, msBeforeReset: 4001 }])).toEqual({ ok: false, retryAfterSeconds: 5 });
-    expect(
-      verdict([
-        { consumed: 9, limit: 3, msBeforeReset: 2000 },
-        { consumed: 1, limit: 5, msBeforeReset: 900_000 },
-        { consumed: 6, limit: 5, msBeforeReset: 60_000 },
-      ]),
-    ).toEqual({ ok: false, retryAfterSeconds: 60 });
+  const at = (failures: number, position: number, limit = 3, msBeforeReset = 5000) => ({ failures, position, limit, msBeforeReset });
+
+  it('lets an attempt out while the failures so far plus the attempts ahead of it fit under the limit', () => {
+    expect(verdict([at(0, 1)])).toEqual({ kind: 'admit' });
+    expect(verdict([at(2, 1)])).toEqual({ kind: 'admit' });
+    expect(verdict([at(0, 3)])).toEqual({ kind: 'admit' });
+  });
+
+  it('makes the attempt wait (not refuses it) while the attempts ahead could still fill the limit', () => {
+    expect(verdict([at(0, 4)])).toEqual({ kind: 'wait' });
+    expect(verdict([at(2, 2)])).toEqual({ kind: 'wait' });
+    expect(verdict([at(0, 1, 100), at(1, 3, 3)])).toEqual({ kind: 'wait' });
+  });
+
+  it('refuses once the failures fill a limit, with the longest wait of the full counters', () => {
+    expect(verdict([at(3, 1, 3, 4001)])).toEqual({ kind: 'refuse', retryAfterSeconds: 5 });
+    expect(verdict([at(9, 1, 3, 2000), at(1, 1, 5, 900_000), at(5, 1, 5, 60_000)])).toEqual({ kind: 'refuse', retryAfterSeconds: 60 });
   });
 
   it('never says "retry in 0 s"', () => {
-    expect(verdict([{ consumed: 2, limit: 1, msBeforeReset: 0 }])).toEqual({ ok: false, retryAfterSeconds: 1 });
+    expect(verdict([at(2, 1, 1, 0)])).toEqual({ kind: 'refuse', retryAfterSeconds: 1 });
   });
 
   it('a limit of 0 is no limit', () => {
-    expect(verdict([{ consumed: 1000, limit: 0, msBeforeReset: 1000 }])).toEqual({ ok: true });
+    expect(verdict([at(1000, 1000, 0)])).toEqual({ kind: 'admit' });
   });
 
-  it('keeps the point only when the target rejected the credentials', () => {
-    expect(settle('AUTH_FAILED')).toBe('keep');
-    for (const code of ['DNS_FAILED', 'CONNECTION_REFUSED', 'TIMEOUT', 'HOST_KEY_REJECTED', 'KEY_INVALID', 'USER_CLOSED'] as const) expect(settle(code)).toBe('refund');
-    expect(settle('connected')).toBe('refundAndClearAccount');
+  it('counts a failure only when the target rejected the credentials', () => {
+    expect(settle('AUTH_FAILED')).toBe('fail');
+    for (const code of ['DNS_FAILED', 'CONNECTION_REFUSED', 'TIMEOUT', 'HOST_KEY_REJECTED', 'KEY_INVALID', 'USER_CLOSED'] as const) expect(settle(code)).toBe('none');
+    expect(settle('connected')).toBe('clearAccount');
   });
 
   it('names accounts by a hash that holds no user or host name', () => {

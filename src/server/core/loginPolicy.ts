@@ -1,11 +1,15 @@
 /**
  * Failed-login limits (issue 12, finding 5): what is counted, under which keys, and what
  * a login's outcome does to the counts. Pure; auth/loginLimiter.ts keeps the counters
- * (rate-limiter-flexible, in Redis across the cluster or in memory).
+ * (rate-limiter-flexible for failures, a queue of attempts under way; in Redis across
+ * the cluster or in memory).
  *
- * Every login reserves one point on its client address and one on its target account
- * *before* it connects, so concurrent attempts cannot all slip under the limit; the
- * point is kept only when the target rejected the credentials, and given back otherwise.
+ * Only a failure counts: a login the target rejected. But an attempt's outcome is not
+ * known when it starts, so concurrent attempts could all slip under the limit. Each
+ * attempt therefore queues on its address and its account; it goes out only while the
+ * failures so far plus the attempts ahead of it still fit under the limit. Ten
+ * simultaneous logins to one account with limit 5 all succeed (the last five a login
+ * later); ten simultaneous wrong passwords put exactly five in front of the target.
  */
 import { createHash } from 'node:crypto';
 import type { ErrorCode } from '../../shared/errors.js';
@@ -24,14 +28,18 @@ export interface LoginTarget {
   port: number;
 }
 
-/** One counter's state after a reservation: points used in the window, ms until it resets. */
+/** One counter as an attempt sees it. */
 export interface CounterState {
-  consumed: number;
+  /** Failures in the current window. */
+  failures: number;
+  /** This attempt's place among the attempts under way on the counter's key (1 = first). */
+  position: number;
   limit: number;
+  /** Until the failures' window resets. */
   msBeforeReset: number;
 }
 
-export type Verdict = { ok: true } | { ok: false; retryAfterSeconds: number };
+export type Verdict = { kind: 'admit' } | { kind: 'wait' } | { kind: 'refuse'; retryAfterSeconds: number };
 
 /**
  * The account as a counter key: hashed, so Redis holds no user names. Not a secret
@@ -42,25 +50,32 @@ export function accountKey(target: LoginTarget): string {
   return createHash('sha256').update(id).digest('base64url').slice(0, 22);
 }
 
-/** Over any limit: refused, with the longest wait among the counters that are full. */
+/**
+ * Refused once any counter's failures fill its limit, with the longest wait among the
+ * full ones. Waits while the attempts ahead could still fill one: if they fail, this one
+ * would be over the limit; if they succeed, it goes out.
+ */
 export function verdict(counters: readonly CounterState[]): Verdict {
-  const over = counters.filter((c) => c.limit > 0 && c.consumed > c.limit);
-  if (over.length === 0) return { ok: true };
-  const ms = Math.max(...over.map((c) => c.msBeforeReset));
-  return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) };
+  const limited = counters.filter((c) => c.limit > 0);
+  const full = limited.filter((c) => c.failures >= c.limit);
+  if (full.length > 0) {
+    const ms = Math.max(...full.map((c) => c.msBeforeReset));
+    return { kind: 'refuse', retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) };
+  }
+  return limited.some((c) => c.failures + c.position > c.limit) ? { kind: 'wait' } : { kind: 'admit' };
 }
 
 /**
- * What a login's outcome does with its reserved points:
- * - `keep`: the target rejected the credentials: a failure on both counters.
- * - `refund`: the target never judged them (DNS, refused, timeout, host key, …).
- * - `refundAndClearAccount`: logged in. The account's own failures are forgotten (its
- *   owner got in), the address's are not: someone with one valid login must not be able
- *   to wipe the count of their guesses at other accounts by logging in between them.
+ * What a login's outcome does to the counts (the attempt leaves the queue either way):
+ * - `fail`: the target rejected the credentials: a failure on both counters.
+ * - `none`: the target never judged them (DNS, refused, timeout, host key, …).
+ * - `clearAccount`: logged in. The account's own failures are forgotten (its owner got
+ *   in), the address's are not: someone with one valid login must not be able to wipe
+ *   the count of their guesses at other accounts by logging in between them.
  */
-export type Settlement = 'keep' | 'refund' | 'refundAndClearAccount';
+export type Settlement = 'fail' | 'none' | 'clearAccount';
 
 export function settle(outcome: ErrorCode | 'connected'): Settlement {
-  if (outcome === 'connected') return 'refundAndClearAccount';
-  return outcome === 'AUTH_FAILED' ? 'keep' : 'refund';
+  if (outcome === 'connected') return 'clearAccount';
+  return outcome === 'AUTH_FAILED' ? 'fail' : 'none';
 }

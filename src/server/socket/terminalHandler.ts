@@ -168,7 +168,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     const client = ctx.clientAddress(socket);
     let admission: Admission;
     try {
-      admission = await ctx.loginLimiter.admit(client, creds);
+      admission = await ctx.loginLimiter.admit(client, creds, () => !gone);
     } catch (err) {
       // Not even the in-memory fallback answered: no attempt goes out uncounted.
       log.error('login limiter unavailable', { code: 'SERVICE_UNAVAILABLE', err });
