@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import { freePort } from '../src/tools/ports.js';
 import { descendants } from '../src/tools/procs.js';
 import { onOwnerDeath, stopEngine, type Engine } from './docker.js';
+import { BENCH_LIMITS } from './gateways.js';
 import { HEAP_DIR } from './liveMemory.js';
 
 const run = promisify(execFile);
@@ -101,6 +102,9 @@ export async function prepareContainer(tree: string, workers: number, engine: En
       url: `http://127.0.0.1:${httpPort}`,
       up: async () => {
         env.SSH_ALLOWED_TARGETS = `${sshHost}:*`;
+        // Every bench terminal comes from one address and logs into one account: no
+        // per-address session limit, and no queue of at most 5 logins per account.
+        Object.assign(env, BENCH_LIMITS);
         await compose('up', '-d', '--wait', '--wait-timeout', '300');
       },
       ssh2Version: () => compose('exec', '-T', 'gateway', 'node', '-p', "require('/app/node_modules/ssh2/package.json').version"),

@@ -15,7 +15,14 @@ import { waitForHttp } from '../src/tools/waitForHttp.js';
 import { HEAP_DIR, PROBE_NODE_ARGS } from './liveMemory.js';
 
 // Every gateway loads the heap probe (bench/liveMemory.ts) so memory is measured after a GC.
-const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn', BENCH_HEAP_DIR: HEAP_DIR };
+/**
+ * All the bench's terminals come from one address and log into one account: the
+ * per-address session limit is off, and so are the login limits (their queue lets at
+ * most 5 logins to one account out at once, which would pace the capacity runs' opens).
+ */
+export const BENCH_LIMITS = { SESSIONS_PER_CLIENT: '0', LOGIN_FAILURES_PER_ADDRESS: '0', LOGIN_FAILURES_PER_ACCOUNT: '0' };
+
+const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn', BENCH_HEAP_DIR: HEAP_DIR, ...BENCH_LIMITS };
 
 export interface SingleGateway {
   url: string;

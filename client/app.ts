@@ -67,6 +67,7 @@ export class App {
   }
 
   private reconnect(): void {
+    if (this.parts.status.waiting) return; // RATE_LIMITED: the gateway would refuse it unseen
     if (this.parts.config.reloadReconnects) location.reload();
     else if (this.credentials) this.start({ kind: 'credentials', credentials: this.credentials });
     else this.showLogin('Log in again to reconnect.');

@@ -29,6 +29,8 @@ export interface FailureInfo {
   message: string;
   code?: ErrorCode;
   retryable: boolean;
+  /** RATE_LIMITED: the gateway refuses retries for this many seconds. */
+  retryAfterSeconds?: number;
 }
 
 /** Reads `err.data = { code, message, retryable }` from a middleware rejection, if any. */

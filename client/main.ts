@@ -7,6 +7,7 @@
  *   session.ts     one session attempt: start, output + acks, input, resize, end
  *   flowControl.ts render-ack accounting (pure)
  *   input.ts       input chunking (pure)
+ *   retryAfter.ts  RATE_LIMITED's wait: when a retry may start, how long is left (pure)
  *   app.ts         controller: form/grant start, reconnect, UI routing
  *   loginForm.ts, kbdDialog.ts, statusBar.ts, notice.ts, search.ts: UI pieces
  */

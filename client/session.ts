@@ -33,7 +33,8 @@ function sizeOf(term: Terminal): Size {
 function toFailure(err: ErrorInfo): FailureInfo {
   const message = typeof err.message === 'string' && err.message !== '' ? err.message : 'The session ended.';
   const retryable = typeof err.retryable === 'boolean' ? err.retryable : true;
-  return isErrorCode(err.code) ? { code: err.code, message, retryable } : { message, retryable };
+  const wait = typeof err.retryAfterSeconds === 'number' ? { retryAfterSeconds: err.retryAfterSeconds } : {};
+  return isErrorCode(err.code) ? { code: err.code, message, retryable, ...wait } : { message, retryable, ...wait };
 }
 
 export class Session {

@@ -7,6 +7,7 @@ import type { StatusMessage } from '../src/shared/protocol.js';
 import type { FailureInfo } from './connection.js';
 import type { ClientState } from './session.js';
 import { byId, formatTarget } from './dom.js';
+import { formatWait, retryNotBefore } from './retryAfter.js';
 
 const PROBLEM_VISIBLE_MS = 6000;
 
@@ -18,6 +19,14 @@ export class StatusBar {
   readonly reconnect = byId('reconnect', HTMLButtonElement);
   readonly editLogin = byId('edit-login', HTMLButtonElement);
   private problemTimer: ReturnType<typeof setTimeout> | undefined;
+  private waitTimer: ReturnType<typeof setInterval> | undefined;
+  /** Epoch ms before which "Reconnect" stays disabled (RATE_LIMITED). */
+  private notBefore = 0;
+
+  /** Whether the gateway asked the page to wait before another attempt. */
+  get waiting(): boolean {
+    return Date.now() < this.notBefore;
+  }
 
   get state(): ClientState {
     return (this.root.dataset['state'] ?? 'idle') as ClientState;
@@ -31,6 +40,7 @@ export class StatusBar {
     if (options.tooltip) this.root.title = options.tooltip;
     else this.root.removeAttribute('title');
     if (state !== 'ended') {
+      this.stopWait();
       this.root.removeAttribute('data-retryable');
       this.root.removeAttribute('data-code');
       this.reconnect.hidden = true;
@@ -65,6 +75,34 @@ export class StatusBar {
     if (info.code) this.root.dataset['code'] = info.code;
     this.reconnect.hidden = false;
     this.editLogin.hidden = !canEdit;
+    const notBefore = retryNotBefore(info.retryAfterSeconds, Date.now());
+    if (notBefore !== undefined) this.startWait(notBefore, info.code ? `${info.code} · ` : '');
+  }
+
+  /** Keeps "Reconnect" disabled, with a countdown, until the gateway will take a retry. */
+  private startWait(notBefore: number, prefix: string): void {
+    this.stopWait();
+    this.notBefore = notBefore;
+    this.root.dataset['retryAt'] = String(notBefore);
+    const tick = (): void => {
+      if (Date.now() >= notBefore) {
+        this.stopWait();
+        this.detail.textContent = `${prefix}You may try again now.`;
+        return;
+      }
+      this.reconnect.disabled = true;
+      this.detail.textContent = `${prefix}You may try again in ${formatWait(notBefore, Date.now())}.`;
+    };
+    tick();
+    this.waitTimer = setInterval(tick, 1000);
+  }
+
+  private stopWait(): void {
+    clearInterval(this.waitTimer);
+    this.waitTimer = undefined;
+    this.notBefore = 0;
+    this.reconnect.disabled = false;
+    this.root.removeAttribute('data-retry-at');
   }
 
   /** A non-fatal problem, shown for a few seconds next to the state. */

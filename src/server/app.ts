@@ -23,11 +23,14 @@ import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js'
 import { drainSessions } from './drain.js';
 import { PageRenderer } from './http/page.js';
 import { createRedisServices } from './redis/redisServices.js';
+import { createLoginLimiter } from './auth/loginLimiter.js';
 import { errorInfo } from '../shared/errors.js';
 import { guardHosts } from './http/hostGuard.js';
 import { createRoutes, sendError } from './http/routes.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import type { Logger } from './log.js';
+import { MemoryLeaseStore } from './core/sessionLimits.js';
+import { SessionAdmission } from './socket/sessionAdmission.js';
 import { SessionRegistry } from './socket/sessionRegistry.js';
 import { createSocketServer, type GatewayIo } from './socket/socketServer.js';
 import { attachTerminal, type GatewaySocket } from './socket/terminalHandler.js';
@@ -86,7 +89,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   }
 
   const publicDir = deps.publicDir ?? defaultPublicDir;
-  const redis = config.redisUrl ? createRedisServices(config.redisUrl, log) : undefined;
+  const redis = config.redisUrl ? createRedisServices(config.redisUrl, log, { leaseMs: config.sessionLeaseMs, deadlineMs: config.redisTimeoutMs }) : undefined;
   const sessionStore = deps.sessionStore ?? redis?.sessionStore;
   const sessionMiddleware = session({
     name: config.sessionCookieName,
@@ -125,8 +128,13 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const sealer = new GrantSealer(secret);
   const grants = deps.grants ?? redis?.grants ?? new MemoryGrantStore();
   const knownHosts = deps.knownHosts ?? redis?.knownHosts ?? new MemoryKnownHosts();
+  const loginLimiter = createLoginLimiter(config.loginLimits, log, redis?.client);
   const ready = () => accepting && (redis?.isReady() ?? true);
   const registry = new SessionRegistry();
+  // Leases in Redis expire unless refreshed: three refreshes per lease time survive a slow one.
+  const admission = redis
+    ? new SessionAdmission(config.sessionLimits, redis.leases, log, config.sessionLeaseMs / 3)
+    : new SessionAdmission(config.sessionLimits, new MemoryLeaseStore(), log);
   const node: NodeIdentity = { host: config.nodeName ?? hostname(), instance: config.instance ?? null, pid };
   let accepting = true;
   let closed: Promise<void> | undefined;
@@ -165,6 +173,10 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       clientAddress: (s) => proxyaddr(s.request, trustProxy),
       createSession: (sink) => new SshSession({ config, log, knownHosts, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
       takeGrant,
+      loginLimiter,
+      admission,
+      startTimeoutMs: config.socketStartTimeoutMs,
+      deadlines: config.sessionDeadlines,
     }),
   );
 
@@ -173,8 +185,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', version, sessions: registry.size, node, ssh: { crypto: sshCryptoPath(), noDelay: true } });
   });
-  app.get('/readyz', (_req, res) => {
-    if (ready()) res.json({ status: 'ready', version });
+  app.get('/readyz', async (_req, res) => {
+    // A frozen Redis keeps its connection: only a ping under the deadline tells.
+    if (ready() && (await (redis?.check() ?? true))) res.json({ status: 'ready', version });
     else if (!accepting) res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
     else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });
@@ -253,6 +266,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   async function closeOnce(): Promise<void> {
     accepting = false;
     registry.endAll('SHUTTING_DOWN');
+    await admission.close(); // the ended sessions' leases leave Redis before the connection does
     await io.close(); // also closes the HTTP server
     httpServer.closeAllConnections();
     await redis?.close();

@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { parsePolicy, type TargetPolicy } from './core/targetPolicy.js';
 import { parsePins, type HostKeyPin } from './core/hostKeyPolicy.js';
+import type { LoginLimits } from './core/loginPolicy.js';
+import type { DeadlineSettings } from './core/sessionDeadlines.js';
+import type { SessionLimits } from './core/sessionLimits.js';
 
 const list = z
   .string()
@@ -45,8 +48,19 @@ const schema = z.object({
   SSH_HOST_KEY_POLICY: z.enum(['tofu', 'strict']).default('tofu'),
   SSH_HOST_KEYS: parsedList(parsePins).default([]),
   GRANT_TTL_SECONDS: int(5, 3600).default(60),
+  LOGIN_FAILURES_PER_ADDRESS: int(0, 1_000_000).default(10),
+  LOGIN_FAILURES_PER_ACCOUNT: int(0, 1_000_000).default(5),
+  LOGIN_FAILURE_WINDOW_SECONDS: int(1, 86_400).default(900),
   DRAIN_TIMEOUT_SECONDS: int(0, 86_400).default(30),
+  SESSIONS_PER_CLIENT: int(0, 1_000_000).default(20),
+  SESSIONS_PER_PROCESS: int(0, 1_000_000).default(0),
+  SESSIONS_TOTAL: int(0, 10_000_000).default(0),
+  SESSION_LEASE_SECONDS: int(2, 3600).default(30),
+  SOCKET_START_TIMEOUT_SECONDS: int(1, 3600).default(30),
+  SESSION_IDLE_TIMEOUT_SECONDS: int(0, 604_800).default(3600),
+  SESSION_MAX_SECONDS: int(0, 2_592_000).default(0),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be redis://… or rediss://…' }).optional(),
+  REDIS_TIMEOUT_MS: int(100, 60_000).default(1500),
   /** Set by PM2 for each cluster instance; its presence means "more than one process". */
   NODE_APP_INSTANCE: z.string().optional(),
   /** Names this gateway host in the session registry and logs (default: the host name). */
@@ -77,10 +91,22 @@ export interface Config {
     hostKeyPins: readonly HostKeyPin[];
   };
   grantTtlMs: number;
+  /** Failed-login limits per client address and per target account (0 = off). */
+  loginLimits: LoginLimits;
   /** Sessions and host keys shared through Redis; undefined = in-memory, single process. */
   redisUrl: string | undefined;
+  /** Deadline for each Redis call on a request path; a miss means Redis is silent. */
+  redisTimeoutMs: number;
   /** How long live sessions may continue after SIGINT/SIGTERM/`shutdown`. */
   drainTimeoutMs: number;
+  /** Concurrent sessions (0 = no limit); per client and total span the cluster with Redis. */
+  sessionLimits: SessionLimits;
+  /** How long a cluster-wide session count outlives a process that stopped refreshing it. */
+  sessionLeaseMs: number;
+  /** A socket without a session is closed after this long. */
+  socketStartTimeoutMs: number;
+  /** Idle timeout and maximum lifetime of a session (0 = off). */
+  sessionDeadlines: DeadlineSettings;
   /** PM2's instance number, when run by PM2. */
   instance: string | undefined;
   nodeName: string | undefined;
@@ -136,8 +162,14 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
       hostKeyPins: v.SSH_HOST_KEYS,
     },
     grantTtlMs: v.GRANT_TTL_SECONDS * 1000,
+    loginLimits: { perAddress: v.LOGIN_FAILURES_PER_ADDRESS, perAccount: v.LOGIN_FAILURES_PER_ACCOUNT, windowSeconds: v.LOGIN_FAILURE_WINDOW_SECONDS },
     drainTimeoutMs: v.DRAIN_TIMEOUT_SECONDS * 1000,
+    sessionLimits: { perClient: v.SESSIONS_PER_CLIENT, perProcess: v.SESSIONS_PER_PROCESS, total: v.SESSIONS_TOTAL },
+    sessionLeaseMs: v.SESSION_LEASE_SECONDS * 1000,
+    socketStartTimeoutMs: v.SOCKET_START_TIMEOUT_SECONDS * 1000,
+    sessionDeadlines: { idleMs: v.SESSION_IDLE_TIMEOUT_SECONDS * 1000, maxMs: v.SESSION_MAX_SECONDS * 1000 },
     redisUrl: v.REDIS_URL,
+    redisTimeoutMs: v.REDIS_TIMEOUT_MS,
     instance: v.NODE_APP_INSTANCE,
     nodeName: v.GATEWAY_NODE_NAME,
     adminToken: v.ADMIN_TOKEN,

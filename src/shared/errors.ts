@@ -21,8 +21,13 @@ export const ERRORS = {
   AUTH_REQUIRED: { retryable: false, message: 'Credentials are required.' },
   ORIGIN_REJECTED: { retryable: false, message: 'This page is not allowed to open terminals here (origin check).' },
   HOST_REJECTED: { retryable: false, message: 'This gateway does not answer to that host name (ALLOWED_HOSTS).' },
+  RATE_LIMITED: { retryable: true, message: 'Too many failed logins from here or for this account; wait before trying again.' },
   SESSION_ACTIVE: { retryable: false, message: 'A session is already running on this connection.' },
   SERVICE_UNAVAILABLE: { retryable: true, message: 'The gateway cannot reach its session store right now; try again shortly.' },
+  SESSION_LIMIT: { retryable: true, message: 'Too many terminal sessions are open (from your address or on this gateway); close one or try again later.' },
+  START_TIMEOUT: { retryable: true, message: 'No session was started on this connection in time; reconnect to start one.' },
+  IDLE_TIMEOUT: { retryable: true, message: 'The session ended after a period with no input and no output.' },
+  SESSION_EXPIRED: { retryable: true, message: 'The session reached its maximum lifetime.' },
   SHUTTING_DOWN: { retryable: true, message: 'The gateway is restarting; reconnect to continue.' },
   ADMIN_TERMINATED: { retryable: true, message: 'An administrator ended this session.' },
   INTERNAL: { retryable: true, message: 'Unexpected gateway error.' },
@@ -34,14 +39,17 @@ export interface ErrorInfo {
   code: ErrorCode;
   message: string;
   retryable: boolean;
+  /** RATE_LIMITED: seconds until a retry can succeed; the page does not retry before. */
+  retryAfterSeconds?: number;
 }
 
-export function errorInfo(code: ErrorCode, detail?: string): ErrorInfo {
+export function errorInfo(code: ErrorCode, detail?: string, retryAfterSeconds?: number): ErrorInfo {
   const entry = ERRORS[code];
   return {
     code,
     message: detail ? `${entry.message} (${detail})` : entry.message,
     retryable: entry.retryable,
+    ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
   };
 }
 

@@ -16,6 +16,12 @@ export interface RedisServer {
   url: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * SIGSTOP: a hung server or a network partition. The socket stays open and nothing
+   * answers. Pair with `thaw()` (SIGCONT) in a `finally`.
+   */
+  freeze(): void;
+  thaw(): void;
   close(): Promise<void>;
 }
 
@@ -83,7 +89,10 @@ export async function startRedis(opts: { port?: number } = {}): Promise<RedisSer
     url: `redis://127.0.0.1:${port}`,
     start,
     stop,
+    freeze: () => void proc?.kill('SIGSTOP'),
+    thaw: () => void proc?.kill('SIGCONT'),
     close: async () => {
+      proc?.kill('SIGCONT'); // a frozen server cannot act on SIGTERM
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -6,6 +6,11 @@
  * SSH window the remote may still use plus the bytes sent to the browser and not yet
  * acked as rendered. The gateway itself never holds a backlog, so after Ctrl-C only the
  * budget stands between the user and the prompt, whatever the client's speed.
+ *
+ * A byte is credited once the client acked it *and* the transport reported it handed
+ * to the kernel (`delivered`). An honest client only acks what it read, so its acks
+ * are never lost, at most credited a moment later; a client that acks what it never
+ * read cannot make the gateway's own buffers grow past the budget (issue 12, finding 3).
  * (docs/architecture.md, "Flow control".)
  */
 export interface FlowBudget {
@@ -19,7 +24,11 @@ export class FlowControl {
   #inFlight = 0;
   #window: number;
   #sent = 0;
+  /** Credited: acked and delivered. */
   #acked = 0;
+  /** What the client claims to have rendered, clamped to what was sent. */
+  #claimed = 0;
+  #delivered = 0;
 
   constructor(private readonly limits: FlowBudget) {
     if (!(limits.minGrant > 0 && limits.budget >= limits.minGrant)) {
@@ -57,10 +66,21 @@ export class FlowControl {
 
   /**
    * Records an ack and returns the window to grant now (0: none yet). Acks beyond what
-   * is in flight (a confused or hostile client) are clamped so they cannot buy credit.
+   * was sent (a confused or hostile client) are clamped so they cannot buy credit.
    */
   acked(bytes: number): number {
-    const credited = Math.min(Math.max(0, bytes), this.#inFlight);
+    this.#claimed = Math.min(this.#claimed + Math.max(0, bytes), this.#sent);
+    return this.#settle();
+  }
+
+  /** Records output the transport handed to the kernel; returns the window to grant now. */
+  delivered(bytes: number): number {
+    this.#delivered = Math.min(this.#delivered + Math.max(0, bytes), this.#sent);
+    return this.#settle();
+  }
+
+  #settle(): number {
+    const credited = Math.min(this.#claimed, this.#delivered) - this.#acked;
     this.#inFlight -= credited;
     this.#acked += credited;
     const room = this.limits.budget - this.#inFlight - this.#window;

@@ -12,7 +12,11 @@ import type { Logger } from '../log.js';
 import type { SessionSink, SshSession } from '../ssh/sshSession.js';
 import { TERMINALS_ROOM } from '../cluster/clusterControl.js';
 import { OutputCoalescer } from '../core/outputCoalescer.js';
+import type { Admission, LoginLimiter, LoginTicket } from '../auth/loginLimiter.js';
+import { SessionDeadlines, type DeadlineSettings } from '../core/sessionDeadlines.js';
+import type { SessionAdmission } from './sessionAdmission.js';
 import type { SessionRegistry } from './sessionRegistry.js';
+import { watchDelivery } from './transportDelivery.js';
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
@@ -26,6 +30,13 @@ export interface TerminalContext {
   clientAddress(socket: GatewaySocket): string;
   /** Takes (and deletes) the credential grant in the socket's HTTP session. */
   takeGrant(socket: GatewaySocket): Promise<Credentials | undefined>;
+  /** Failed-login limits per address and per account, shared by the cluster. */
+  loginLimiter: LoginLimiter;
+  /** Session limits: a lease per session, from before its grant is taken to its end. */
+  admission: SessionAdmission;
+  /** A socket without a session is closed after this long (START_TIMEOUT). */
+  startTimeoutMs: number;
+  deadlines: DeadlineSettings;
 }
 
 const KNOWN_EVENTS = new Set<string>(['start', 'input', 'resize', 'ack', 'kbdAnswers', 'end']);
@@ -39,6 +50,8 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
   let starting = false;
   let gone = false;
   let session: SshSession | undefined;
+  /** The current session's idle and lifetime clocks. */
+  let deadlines: SessionDeadlines | undefined;
   /** Invalid messages are answered one by one but logged once, at disconnect: no log flooding. */
   let invalid = 0;
   const log = ctx.log.child({ socket: socket.id });
@@ -67,18 +80,47 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     else if (!KNOWN_EVENTS.has(event)) reject(`unknown event "${event.slice(0, 40)}"`);
   });
 
+  /**
+   * A socket without a session holds a connection and costs nothing to open: it gets
+   * `startTimeoutMs` to send a start, and again after each session ends.
+   */
+  let startTimer: NodeJS.Timeout | undefined;
+  const armStartTimer = () => {
+    clearTimeout(startTimer);
+    startTimer = setTimeout(() => {
+      log.info('socket closed: no session started', { code: 'START_TIMEOUT' });
+      socket.emit('ended', errorInfo('START_TIMEOUT'));
+      socket.disconnect(true);
+    }, ctx.startTimeoutMs);
+  };
+  armStartTimer();
+
   handle('start', startSchema, async (cmd: StartCommand) => {
     if (starting || (session && !session.ended)) return problem('SESSION_ACTIVE');
     if (!ctx.accepting()) return void socket.emit('ended', errorInfo('SHUTTING_DOWN'));
     starting = true;
+    clearTimeout(startTimer);
     let creds: Credentials | undefined;
+    let ticket: LoginTicket | undefined;
+    let release: (() => void) | undefined;
     try {
+      // Admission first: a refused start leaves its grant in place for a retry.
+      const lease = await ctx.admission.admit(ctx.clientAddress(socket));
+      if (!lease.ok) return void socket.emit('ended', errorInfo(lease.code, lease.detail));
+      release = lease.release;
       creds = await credentialsFor(cmd);
+      ticket = creds && !gone ? await admitted(creds) : undefined;
     } finally {
       starting = false;
+      // No session came of it: the lease goes back, and the socket's clock starts again.
+      if (!creds || !ticket || gone) {
+        release?.();
+        if (!gone) armStartTimer();
+      }
     }
-    if (!creds || gone) return; // answered already, or nobody left to answer (a taken grant stays spent)
-    const current = open();
+    if (!creds || !ticket || !release) return; // answered already, or nobody left to answer (a taken grant stays spent)
+    if (gone) return ticket.settle('USER_CLOSED');
+    const current = open(ticket, release);
     try {
       await current.start(creds, cmd.size);
     } catch (err) {
@@ -86,7 +128,10 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
       throw err;
     }
   });
-  handle('input', inputSchema, (data) => session?.write(data));
+  handle('input', inputSchema, (data) => {
+    deadlines?.touch();
+    session?.write(data);
+  });
   handle('resize', sizeSchema, (size) => session?.resize(size));
   handle('ack', ackSchema, (bytes) => session?.ack(bytes));
   handle('kbdAnswers', kbdAnswersSchema, (answers) => session?.answerKeyboardInteractive(answers));
@@ -94,6 +139,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
 
   socket.on('disconnect', (reason) => {
     gone = true;
+    clearTimeout(startTimer);
     log.debug('socket disconnected', { reason });
     if (invalid > 0) log.info('socket sent invalid messages', { count: invalid });
     session?.end('USER_CLOSED', reason);
@@ -114,20 +160,60 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     return creds;
   }
 
-  /** Creates this socket's session and registers it; it is released by its `ended`. */
-  function open(): SshSession {
+  /**
+   * The login limiter's ticket for this attempt, or undefined once the page has been told
+   * to wait: a refused attempt never reaches the target (issue 12, finding 5).
+   */
+  async function admitted(creds: Credentials): Promise<LoginTicket | undefined> {
+    const client = ctx.clientAddress(socket);
+    let admission: Admission;
+    try {
+      admission = await ctx.loginLimiter.admit(client, creds, () => !gone);
+    } catch (err) {
+      // Not even the in-memory fallback answered: no attempt goes out uncounted.
+      log.error('login limiter unavailable', { code: 'SERVICE_UNAVAILABLE', err });
+      socket.emit('ended', errorInfo('SERVICE_UNAVAILABLE'));
+      return undefined;
+    }
+    if (admission.ok) return admission.ticket;
+    const { retryAfterSeconds } = admission;
+    log.warn('login rate limited', { code: 'RATE_LIMITED', client, target: `${creds.username}@${creds.host}:${creds.port}`, retryAfterSeconds });
+    socket.emit('ended', errorInfo('RATE_LIMITED', `retry in ${retryAfterSeconds} s`, retryAfterSeconds));
+    return undefined;
+  }
+
+  /** Creates this socket's session and registers it; its `ended` releases it, its lease, its clocks and settles its login ticket. */
+  function open(ticket: LoginTicket, releaseLease: () => void): SshSession {
     const output = new OutputCoalescer((data) => socket.emit('output', data));
     const current = ctx.createSession({
-      status: (msg) => socket.emit('status', msg),
-      output: (chunk) => output.push(chunk),
+      status: (msg) => {
+        if (msg.state === 'connected') ticket.settle('connected');
+        socket.emit('status', msg);
+      },
+      output: (chunk) => {
+        deadlines?.touch();
+        output.push(chunk);
+      },
       kbdPrompt: (msg) => socket.emit('kbdPrompt', msg),
       ended: (info) => {
+        ticket.settle(info.code);
+        clocks.dispose();
+        releaseLease();
         output.flush();
+        stopWatching();
         ctx.registry.delete(current);
         void socket.leave(TERMINALS_ROOM);
         socket.emit('ended', info);
+        if (!gone) armStartTimer();
       },
     });
+    const clocks = new SessionDeadlines(ctx.deadlines, {
+      notice: (msg) => socket.emit('notice', msg),
+      expire: (code) => current.end(code),
+    });
+    deadlines = clocks;
+    // Acks buy window only for output that left this process (core/flowControl.ts).
+    const stopWatching = watchDelivery(socket.conn, (bytes) => current.delivered(bytes));
     session = current;
     const client = ctx.clientAddress(socket);
     ctx.registry.add(current, { client });

@@ -11,6 +11,7 @@ import { FLOW } from '../../shared/limits.js';
 import type { KbdPromptMessage, StatusMessage } from '../../shared/protocol.js';
 import type { Credentials, TermSize } from '../../shared/schemas.js';
 import type { Config } from '../config.js';
+import { AuthPlan, type AuthMethod } from '../core/authPlan.js';
 import { DisposableStore } from '../core/disposables.js';
 import { FlowControl } from '../core/flowControl.js';
 import { verifyHostKey, type KnownHostsStore } from '../core/hostKeyPolicy.js';
@@ -52,6 +53,7 @@ export class SshSession {
   #grantWindow: ((bytes: number) => void) | undefined;
   #kbdFinish: KbdFinish | undefined;
   #passwordOffered = false;
+  #authPlan: AuthPlan | undefined;
   #hostKey: string | undefined;
   #hostKeyProblem: string | undefined;
   #hostKeyStoreDown = false;
@@ -93,15 +95,18 @@ export class SshSession {
       this.#onKeyboardInteractive(args[0] as string, args[1] as string, args[3] as Prompt[], args[4] as KbdFinish, creds),
     );
     this.#store.on(client, 'close', () => this.end('REMOTE_CLOSED', this.#exitDetail));
+    const plan = new AuthPlan({ hasKey: creds.privateKey !== undefined, hasPassword: creds.password !== undefined });
+    this.#authPlan = plan;
     const cfg: ConnectConfig = {
       host: address,
       port: creds.port,
       username: creds.username,
       tryKeyboard: true,
-      // OpenSSH's own order. Password before keyboard-interactive breaks PAM 2FA servers:
-      // a failed password attempt leaves sshd's PAM handle failed and pam_setcred denies
-      // the later keyboard-interactive success (measured against real sshd).
-      authHandler: ['none', 'publickey', 'keyboard-interactive', 'password'],
+      // OpenSSH's order, and a typed password is sent once, not once per method (core/authPlan.ts).
+      // ssh2 passes null before the server's first answer and accepts `false` for "give up";
+      // its type definitions know neither.
+      authHandler: (methodsLeft, partial, next) =>
+        (next as (m: AuthMethod | false) => void)(plan.next(methodsLeft, partial)),
       readyTimeout: this.deps.config.ssh.readyTimeoutMs,
       keepaliveInterval: this.deps.config.ssh.keepaliveIntervalMs,
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => this.#verifyHost(creds, address, key, verify),
@@ -150,6 +155,7 @@ export class SshSession {
     const only = prompts.length === 1 ? prompts[0] : undefined;
     if (only && !only.echo && /password/i.test(only.prompt) && creds.password && !this.#passwordOffered) {
       this.#passwordOffered = true;
+      this.#authPlan?.passwordSent();
       return finish([creds.password]);
     }
     this.#kbdFinish = finish;
@@ -206,8 +212,17 @@ export class SshSession {
 
   ack(bytes: number): void {
     if (this.#ended) return;
-    const grant = this.flow.acked(bytes);
-    if (grant > 0) this.#grantWindow?.(grant);
+    this.#grant(this.flow.acked(bytes));
+  }
+
+  /** Output the browser's transport handed to the kernel (socket/transportDelivery.ts). */
+  delivered(bytes: number): void {
+    if (this.#ended) return;
+    this.#grant(this.flow.delivered(bytes));
+  }
+
+  #grant(bytes: number): void {
+    if (bytes > 0) this.#grantWindow?.(bytes);
   }
 
   write(data: string | Uint8Array): void {

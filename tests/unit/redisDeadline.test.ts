@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RedisSilentError, watchRedis } from '../../src/server/redis/redisDeadline.js';
+import { createLogger } from '../../src/server/log.js';
+
+afterEach(() => vi.useRealTimers());
+
+/** A Redis that answers only while `awake`; unanswered calls stay pending, as under SIGSTOP. */
+function fakeRedis() {
+  const state = { awake: true };
+  const call = <T>(value: T): Promise<T> => (state.awake ? Promise.resolve(value) : new Promise<T>(() => undefined));
+  return { state, call };
+}
+
+describe('watchRedis', () => {
+  it('fails a silent call at the deadline, then at once, warns once, and heals with one info line', async () => {
+    vi.useFakeTimers();
+    const lines: string[] = [];
+    const redis = fakeRedis();
+    const watch = watchRedis({ deadlineMs: 1000, probeMs: 500, log: createLogger('info', (l) => lines.push(l)), ping: () => redis.call('PONG'), connected: () => true });
+
+    expect(await watch.run(() => redis.call('ok'))).toBe('ok');
+    redis.state.awake = false;
+    const late = watch.run(() => redis.call('late'));
+    const failed = expect(late).rejects.toBeInstanceOf(RedisSilentError);
+    await vi.advanceTimersByTimeAsync(1000);
+    await failed;
+    expect(watch.answering()).toBe(false);
+    await expect(watch.run(() => redis.call('x'))).rejects.toBeInstanceOf(RedisSilentError); // no second wait
+    expect(lines.filter((l) => l.includes('"level":"warn"'))).toHaveLength(1);
+
+    redis.state.awake = true;
+    await vi.advanceTimersByTimeAsync(500); // the probe's ping answers
+    expect(watch.answering()).toBe(true);
+    expect(lines.filter((l) => l.includes('redis answering again'))).toHaveLength(1);
+    expect(await watch.check()).toBe(true);
+    watch.stop();
+  });
+
+  it('does not call a closed connection silent', async () => {
+    const watch = watchRedis({ deadlineMs: 1000, log: createLogger('silent', () => undefined), ping: () => Promise.resolve('PONG'), connected: () => false });
+    expect(await watch.check()).toBe(false);
+    expect(watch.answering()).toBe(true);
+  });
+});
