@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorInfo } from '../../src/shared/errors.js';
 import { startStack, type Stack } from '../../src/tools/stack.js';
 import { listSessions } from '../harness/cluster.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
@@ -58,7 +57,7 @@ async function login(worker: 0 | 1, username: string, password: string): Promise
   clients.push(c);
   c.start({ host: '127.0.0.1', port: sshd.port, username, password });
   const first = await c.waitFor('connected or ended', () => c.statuses.find((s) => s.state === 'connected') ?? c.ended);
-  return 'code' in first ? (first as ErrorInfo).code : 'connected';
+  return 'code' in first ? first.code : 'connected';
 }
 
 describe('limits across NGINX and PM2 workers', () => {
