@@ -128,7 +128,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const sealer = new GrantSealer(secret);
   const grants = deps.grants ?? redis?.grants ?? new MemoryGrantStore();
   const knownHosts = deps.knownHosts ?? redis?.knownHosts ?? new MemoryKnownHosts();
-  const loginLimiter = createLoginLimiter(config.loginLimits, log, redis?.client);
+  const loginLimiter = createLoginLimiter(config.loginLimits, log, redis && { client: redis.client, deadline: (call) => redis.deadline(call) });
   const ready = () => accepting && (redis?.isReady() ?? true);
   const registry = new SessionRegistry();
   // Leases in Redis expire unless refreshed: three refreshes per lease time survive a slow one.

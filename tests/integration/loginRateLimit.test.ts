@@ -72,9 +72,9 @@ describe('failed-login limits', () => {
     expectRateLimited((await wrong(g, '203.0.113.10')).end);
     // The right password from the limited address waits too: the address guessed enough.
     expectRateLimited((await login(g, '203.0.113.10', user().username, user().password)).end);
-    const after = await sshdSettled(sshd);
-    expect(after.connections).toBe(before.connections);
-    expect(after.failed).toBe(before.failed);
+    // No connection at all: sshd's `Failed` lines can trail their connection's close, so
+    // connections, not failures, are what proves nothing reached it.
+    expect((await sshdSettled(sshd)).connections).toBe(before.connections);
     const other = await login(g, '203.0.113.11', user().username, user().password);
     expect(other.end).toBeUndefined();
   });

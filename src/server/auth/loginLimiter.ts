@@ -5,19 +5,26 @@
  * memory. Redis keys expire (the failures with their window, the queues with the
  * longest a login may take) and name the account only by its hash.
  *
- * Redis down: each worker falls back to in-memory counters of the same size (the
- * library's `insuranceLimiter`, FallbackAttemptQueue), so logins neither fail nor go
- * unlimited meanwhile.
+ * Redis down or silent (every call has the request-path deadline, redisDeadline.ts):
+ * each worker falls back to in-memory counters of the same size, so logins neither
+ * fail, nor hang, nor go unlimited meanwhile.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { RedisClientType } from 'redis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { ErrorCode } from '../../shared/errors.js';
 import { accountKey, settle, verdict, type CounterState, type LoginLimits, type LoginTarget } from '../core/loginPolicy.js';
 import type { Logger } from '../log.js';
 import { KEY_PREFIX } from '../redis/redisServices.js';
-import { FallbackAttemptQueue, MemoryAttemptQueue, RedisAttemptQueue, type AttemptQueue } from './attemptQueue.js';
+import { FallbackAttemptQueue, MemoryAttemptQueue, RedisAttemptQueue, type AttemptQueue, type ScriptClient } from './attemptQueue.js';
+
+/** The queue's two Redis calls, each under the deadline. */
+function deadlineScripts(redis: LimiterRedis): ScriptClient {
+  return {
+    eval: (script, options) => redis.deadline(() => redis.client.eval(script, options)),
+    zRem: (key, member) => redis.deadline(() => redis.client.zRem(key, member)),
+  };
+}
 
 export interface LoginTicket {
   /** Call once, with how the login ended: `connected` or the session's end code. */
@@ -45,21 +52,48 @@ export interface QueueTiming {
 
 const DEFAULT_TIMING: QueueTiming = { attemptTtlMs: 180_000, maxWaitMs: 30_000, pollMs: 100 };
 
+/** Redis for the counters: its client and the request-path deadline for its calls. */
+export interface LimiterRedis {
+  client: ScriptClient & object;
+  deadline<T>(call: () => Promise<T>): Promise<T>;
+}
+
+/** The counter operations used here, on Redis under its deadline, else in memory. */
+interface Failures {
+  get(key: string): Promise<RateLimiterRes | null>;
+  penalty(key: string): Promise<unknown>;
+  delete(key: string): Promise<unknown>;
+}
+
 interface Counter {
   kind: 'address' | 'account';
-  failures: RateLimiterAbstract;
+  failures: Failures;
   limit: number;
   key: (address: string, target: LoginTarget) => string;
 }
 
-export function createLoginLimiter(limits: LoginLimits, log: Logger, redis?: RedisClientType, timing: QueueTiming = DEFAULT_TIMING): LoginLimiter {
-  const make = (name: string, points: number): RateLimiterAbstract => {
+function failures(memory: RateLimiterAbstract, shared?: { limiter: RateLimiterAbstract; redis: LimiterRedis }): Failures {
+  const on = <T>(op: (l: RateLimiterAbstract) => Promise<T>): Promise<T> =>
+    shared ? shared.redis.deadline(() => op(shared.limiter)).catch(() => op(memory)) : op(memory);
+  return {
+    get: (key) => on((l) => l.get(key)),
+    penalty: (key) => on((l) => l.penalty(key, 1)),
+    delete: (key) => on((l) => l.delete(key)),
+  };
+}
+
+export function createLoginLimiter(limits: LoginLimits, log: Logger, redis?: LimiterRedis, timing: QueueTiming = DEFAULT_TIMING): LoginLimiter {
+  const make = (name: string, points: number): Failures => {
     const opts = { keyPrefix: `${KEY_PREFIX}login-failures:${name}`, points, duration: limits.windowSeconds };
     const memory = new RateLimiterMemory(opts);
-    return redis ? new RateLimiterRedis({ ...opts, storeClient: redis, useRedisPackage: true, insuranceLimiter: memory }) : memory;
+    if (!redis) return failures(memory);
+    const limiter = new RateLimiterRedis({ ...opts, storeClient: redis.client, useRedisPackage: true, insuranceLimiter: memory });
+    return failures(memory, { limiter, redis });
   };
   const memoryQueue = new MemoryAttemptQueue(timing.attemptTtlMs);
-  const queue: AttemptQueue = redis ? new FallbackAttemptQueue(new RedisAttemptQueue(redis, `${KEY_PREFIX}login-attempts:`, timing.attemptTtlMs), memoryQueue) : memoryQueue;
+  const queue: AttemptQueue = redis
+    ? new FallbackAttemptQueue(new RedisAttemptQueue(deadlineScripts(redis), `${KEY_PREFIX}login-attempts:`, timing.attemptTtlMs), memoryQueue)
+    : memoryQueue;
   const counters: Counter[] = [];
   if (limits.perAddress > 0) counters.push({ kind: 'address', failures: make('address', limits.perAddress), limit: limits.perAddress, key: (address) => address });
   if (limits.perAccount > 0) counters.push({ kind: 'account', failures: make('account', limits.perAccount), limit: limits.perAccount, key: (_a, target) => accountKey(target) });
@@ -73,7 +107,7 @@ export function createLoginLimiter(limits: LoginLimits, log: Logger, redis?: Red
       for (;;) {
         let states: CounterState[];
         try {
-          states = await Promise.all(places.map(({ counter, key, line }) => state(counter, key, queue.join(line, id))));
+          states = await Promise.all(places.map(({ counter, key, line }) => state(counter, key, () => queue.join(line, id))));
         } catch (err) {
           await leave().catch(() => undefined);
           throw err;
@@ -90,9 +124,15 @@ export function createLoginLimiter(limits: LoginLimits, log: Logger, redis?: Red
   };
 }
 
-/** A counter's failures so far and this attempt's place in its line. */
-async function state(counter: Counter, key: string, place: Promise<number>): Promise<CounterState> {
-  const [res, position] = await Promise.all([counter.failures.get(key), place]);
+/**
+ * A counter's failures so far and this attempt's place in its line, in that order: an
+ * attempt leaves the line only after its failure was counted, so a place read first
+ * and failures read second never miss an attempt that settled in between (read the
+ * other way round, it could be counted neither as a failure nor as ahead in line).
+ */
+async function state(counter: Counter, key: string, place: () => Promise<number>): Promise<CounterState> {
+  const position = await place();
+  const res = await counter.failures.get(key);
   return { failures: res?.consumedPoints ?? 0, position, limit: counter.limit, msBeforeReset: res?.msBeforeNext ?? 0 };
 }
 
@@ -107,7 +147,7 @@ function ticket(places: { counter: Counter; key: string }[], leave: () => Promis
       // behind it never see neither (and slip through).
       const counted = Promise.all(
         places.map(({ counter, key }) => {
-          if (action === 'fail') return counter.failures.penalty(key, 1);
+          if (action === 'fail') return counter.failures.penalty(key);
           if (action === 'clearAccount' && counter.kind === 'account') return counter.failures.delete(key);
           return Promise.resolve();
         }),

@@ -23,6 +23,8 @@ export const KEY_PREFIX = 'webssh:';
 export interface RedisServices {
   /** The fail-fast command client, for the login limiter's counters. */
   client: RedisClientType;
+  /** Runs a call on `client` under the request-path deadline (redisDeadline.ts). */
+  deadline<T>(call: () => Promise<T>): Promise<T>;
   sessionStore: RedisStore;
   knownHosts: KnownHostsStore;
   grants: GrantStore;
@@ -94,7 +96,9 @@ export function createRedisServices(url: string, log: Logger, opts: { leaseMs: n
         return raw === null ? undefined : parseGrant(raw);
       },
     },
-    leases: new RedisLeaseStore(client, opts.leaseMs, KEY_PREFIX),
+    deadline: (call) => watch.run(call),
+    // A frozen Redis must refuse a start in time, not hold it: the admission is on the request path.
+    leases: new RedisLeaseStore({ eval: (script, o) => watch.run(() => client.eval(script, o)) }, opts.leaseMs, KEY_PREFIX),
     adapter: createAdapter(adapterClient, { streamName: `${KEY_PREFIX}socket.io`, channelPrefix: `${KEY_PREFIX}socket.io` }),
     isReady: () => client.isReady && watch.answering(),
     check: () => watch.check(),
