@@ -62,6 +62,15 @@ export class AckAccounting {
     this.sendAck(bytes);
   }
 
+  /**
+   * A new socket took over (a resume): what was pending belonged to the old one, whose
+   * offset the gateway counts as received. Dropped, and acking goes on.
+   */
+  reset(): void {
+    this.cancelTimer();
+    this.pending = 0;
+  }
+
   /** Stops acking for good (the session ended): pending bytes are dropped. */
   dispose(): void {
     this.cancelTimer();

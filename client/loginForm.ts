@@ -5,7 +5,8 @@
 import type { PageConfig } from '../src/shared/protocol.js';
 import type { CredentialsInput } from '../src/shared/schemas.js';
 import { LIMITS } from '../src/shared/limits.js';
-import { byId } from './dom.js';
+import { byId, el, formatTarget } from './dom.js';
+import type { ResumeEntry } from './resumeStore.js';
 
 export type Prefill = PageConfig['prefill'];
 
@@ -14,6 +15,7 @@ export class LoginForm {
   private readonly form = byId('login-form', HTMLFormElement);
   private readonly message = byId('login-message', HTMLElement);
   private readonly keyFile = byId('key-file', HTMLInputElement);
+  private readonly offers = byId('resume-offers', HTMLElement);
 
   constructor(onSubmit: (credentials: CredentialsInput) => void) {
     this.input('host').maxLength = LIMITS.maxHostChars;
@@ -46,6 +48,24 @@ export class LoginForm {
 
   hide(): void {
     this.root.hidden = true;
+  }
+
+  /**
+   * Sessions this browser left running (issue 13): one "Resume user@host (started 10:32)"
+   * button each, above the form, the newest first and focused.
+   */
+  showOffers(entries: readonly ResumeEntry[], onResume: (entry: ResumeEntry) => void): void {
+    this.offers.replaceChildren();
+    for (const entry of [...entries].reverse()) {
+      const started = new Date(entry.startedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+      const button = el('button', { className: 'primary', text: `Resume ${formatTarget(entry.target)} (started ${started})` });
+      button.type = 'button';
+      button.dataset['session'] = entry.session;
+      button.addEventListener('click', () => onResume(entry));
+      this.offers.append(button);
+    }
+    this.offers.hidden = entries.length === 0;
+    if (entries.length > 0 && !this.root.hidden) (this.offers.firstElementChild as HTMLButtonElement).focus();
   }
 
   private read(): CredentialsInput {

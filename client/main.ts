@@ -4,7 +4,9 @@
  *   terminal.ts    xterm.js + addons (fit, links, search, unicode11, clipboard, webgl)
  *   clipboard.ts   Ctrl+Shift+C / Ctrl+Shift+V / Ctrl+Shift+F
  *   connection.ts  the typed Socket.IO socket and connect-error decoding
- *   session.ts     one session attempt: start, output + acks, input, resize, end
+ *   session.ts     one session across sockets: start or resume, output + acks, input, reconnect
+ *   reconnect.ts   backoff between resume attempts (pure)
+ *   resumeStore.ts sessions this browser may resume (localStorage)
  *   flowControl.ts render-ack accounting (pure)
  *   input.ts       input chunking (pure)
  *   retryAfter.ts  RATE_LIMITED's wait: when a retry may start, how long is left (pure)

@@ -5,11 +5,15 @@
  */
 import type { StatusMessage } from '../src/shared/protocol.js';
 import type { FailureInfo } from './connection.js';
-import type { ClientState } from './session.js';
+import type { ClientState, Reconnecting } from './session.js';
 import { byId, formatTarget } from './dom.js';
 import { formatWait, retryNotBefore } from './retryAfter.js';
 
 const PROBLEM_VISIBLE_MS = 6000;
+
+function formatSeconds(s: number): string {
+  return s >= 120 ? `${Math.round(s / 60)} min` : `${s} s`;
+}
 
 export class StatusBar {
   private readonly root = byId('status', HTMLElement);
@@ -18,8 +22,12 @@ export class StatusBar {
   private readonly problem = byId('status-problem', HTMLElement);
   readonly reconnect = byId('reconnect', HTMLButtonElement);
   readonly editLogin = byId('edit-login', HTMLButtonElement);
+  /** Ends the session for good (a closed page or a dropped network only detaches it). */
+  readonly disconnect = byId('disconnect', HTMLButtonElement);
   private problemTimer: ReturnType<typeof setTimeout> | undefined;
   private waitTimer: ReturnType<typeof setInterval> | undefined;
+  /** Ticks the "Reconnecting in N s" countdown. */
+  private countdown: ReturnType<typeof setInterval> | undefined;
   /** Epoch ms before which "Reconnect" stays disabled (RATE_LIMITED). */
   private notBefore = 0;
 
@@ -39,6 +47,8 @@ export class StatusBar {
     this.detail.hidden = !options.detail;
     if (options.tooltip) this.root.title = options.tooltip;
     else this.root.removeAttribute('title');
+    this.disconnect.hidden = state !== 'connected' && state !== 'reconnecting';
+    if (state !== 'reconnecting') clearInterval(this.countdown);
     if (state !== 'ended') {
       this.stopWait();
       this.root.removeAttribute('data-retryable');
@@ -64,6 +74,25 @@ export class StatusBar {
         });
         break;
     }
+  }
+
+  /**
+   * The socket dropped and the page is getting the session back: a countdown to the
+   * next attempt, the input waiting for it, and "Reconnect" to try at once.
+   */
+  showReconnecting(info: Reconnecting): void {
+    clearInterval(this.countdown);
+    const tick = (): void => {
+      const next = Math.max(0, Math.ceil((info.retryAt - Date.now()) / 1000));
+      const left = Math.max(0, Math.ceil((info.until - Date.now()) / 1000));
+      const pending = info.pendingBytes > 0 ? ` · ${info.pendingBytes} byte${info.pendingBytes === 1 ? '' : 's'} of input pending` : '';
+      this.set('reconnecting', next > 0 ? `Reconnecting in ${next} s…` : 'Reconnecting…', {
+        detail: `The session waits ${formatSeconds(left)} more${pending}`,
+      });
+      this.reconnect.hidden = false;
+    };
+    tick();
+    this.countdown = setInterval(tick, 1000);
   }
 
   /** The session is over: message, code, whether retrying helps, and the buttons. */

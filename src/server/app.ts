@@ -30,6 +30,8 @@ import { createRoutes, sendError } from './http/routes.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import type { Logger } from './log.js';
 import { MemoryLeaseStore } from './core/sessionLimits.js';
+import { browserCookie } from './http/browserCookie.js';
+import { EndedTerminals } from './socket/endedTerminals.js';
 import { SessionAdmission } from './socket/sessionAdmission.js';
 import { SessionRegistry } from './socket/sessionRegistry.js';
 import { createSocketServer, type GatewayIo } from './socket/socketServer.js';
@@ -131,6 +133,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const loginLimiter = createLoginLimiter(config.loginLimits, log, redis && { client: redis.client, deadline: (call) => redis.deadline(call) });
   const ready = () => accepting && (redis?.isReady() ?? true);
   const registry = new SessionRegistry();
+  // A page back after its session ended learns why, for one more detach window.
+  const endedTerminals = new EndedTerminals(config.resume.detachMs + 60_000);
   // Leases in Redis expire unless refreshed: three refreshes per lease time survive a slow one.
   const admission = redis
     ? new SessionAdmission(config.sessionLimits, redis.leases, log, config.sessionLeaseMs / 3)
@@ -177,6 +181,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       admission,
       startTimeoutMs: config.socketStartTimeoutMs,
       deadlines: config.sessionDeadlines,
+      resume: config.resume,
+      browserCookie: (s) => browserCookie(s.request),
+      endedTerminals,
     }),
   );
 

@@ -8,6 +8,7 @@ import { parsePolicy, type TargetPolicy } from './core/targetPolicy.js';
 import { parsePins, type HostKeyPin } from './core/hostKeyPolicy.js';
 import type { LoginLimits } from './core/loginPolicy.js';
 import type { DeadlineSettings } from './core/sessionDeadlines.js';
+import type { ResumeSettings } from './socket/liveTerminal.js';
 import type { SessionLimits } from './core/sessionLimits.js';
 
 const list = z
@@ -59,6 +60,8 @@ const schema = z.object({
   SOCKET_START_TIMEOUT_SECONDS: int(1, 3600).default(30),
   SESSION_IDLE_TIMEOUT_SECONDS: int(0, 604_800).default(3600),
   SESSION_MAX_SECONDS: int(0, 2_592_000).default(0),
+  SESSION_DETACH_SECONDS: int(0, 86_400).default(300),
+  RESUME_REPLAY_BYTES: int(0, 16 * 1024 * 1024).default(64 * 1024),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be redis://… or rediss://…' }).optional(),
   REDIS_TIMEOUT_MS: int(100, 60_000).default(1500),
   /** Set by PM2 for each cluster instance; its presence means "more than one process". */
@@ -107,6 +110,7 @@ export interface Config {
   socketStartTimeoutMs: number;
   /** Idle timeout and maximum lifetime of a session (0 = off). */
   sessionDeadlines: DeadlineSettings;
+  resume: ResumeSettings;
   /** PM2's instance number, when run by PM2. */
   instance: string | undefined;
   nodeName: string | undefined;
@@ -168,6 +172,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     sessionLeaseMs: v.SESSION_LEASE_SECONDS * 1000,
     socketStartTimeoutMs: v.SOCKET_START_TIMEOUT_SECONDS * 1000,
     sessionDeadlines: { idleMs: v.SESSION_IDLE_TIMEOUT_SECONDS * 1000, maxMs: v.SESSION_MAX_SECONDS * 1000 },
+    resume: { detachMs: v.SESSION_DETACH_SECONDS * 1000, replayBytes: v.RESUME_REPLAY_BYTES },
     redisUrl: v.REDIS_URL,
     redisTimeoutMs: v.REDIS_TIMEOUT_MS,
     instance: v.NODE_APP_INSTANCE,

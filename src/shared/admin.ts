@@ -15,6 +15,10 @@ export interface SessionSummary {
   bytesIn: number;
   /** Terminal output sent to the browser. */
   bytesOut: number;
+  /** Whether a page is attached now (issue 13: a session outlives its socket). */
+  attached: boolean;
+  /** ISO 8601, while detached: since when no page is attached. */
+  detachedSince: string | null;
 }
 
 export interface NodeIdentity {

@@ -29,6 +29,9 @@ export const ERRORS = {
   IDLE_TIMEOUT: { retryable: true, message: 'The session ended after a period with no input and no output.' },
   SESSION_EXPIRED: { retryable: true, message: 'The session reached its maximum lifetime.' },
   SHUTTING_DOWN: { retryable: true, message: 'The gateway is restarting; reconnect to continue.' },
+  DETACH_EXPIRED: { retryable: true, message: 'The session ended: no page was attached to it for the whole detach window.' },
+  RESUME_REFUSED: { retryable: false, message: 'This session cannot be resumed from here (unknown session, another browser, or a stale resume secret).' },
+  RESUMED_ELSEWHERE: { retryable: true, message: 'The session was resumed in another window; reconnect here to take it back.' },
   ADMIN_TERMINATED: { retryable: true, message: 'An administrator ended this session.' },
   INTERNAL: { retryable: true, message: 'Unexpected gateway error.' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;

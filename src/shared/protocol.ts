@@ -6,9 +6,15 @@
  * Lifecycle: the client emits `start` once; the server answers with `status` updates,
  * `output` frames (binary) and, for keyboard-interactive auth, `kbdPrompt`; it ends
  * with exactly one `ended`. Non-fatal problems (a malformed message) produce `problem`.
+ *
+ * Resume (issue 13): once connected, the server sends `attached` with the session's id,
+ * a resume secret (rotated at every attach) and the byte offset of the next `output`.
+ * A socket that drops leaves the session detached for `detachSeconds`; a new socket
+ * of the same browser emits `resume` instead of `start`, with the offset it has (or
+ * none, for a fresh page), and gets `attached` again, then exactly the missing output.
  */
 import type { ErrorInfo } from './errors.js';
-import type { StartRequest } from './schemas.js';
+import type { ResumeRequest, StartRequest } from './schemas.js';
 
 export type SessionState = 'connecting' | 'authenticating' | 'connected';
 
@@ -32,8 +38,24 @@ export interface NoticeMessage {
   deadline?: number;
 }
 
+export interface AttachedMessage {
+  session: string;
+  /** Proves this page may resume the session; valid until the next `attached`. */
+  secret: string;
+  /** Stream offset of the first byte of the next `output`. */
+  offset: number;
+  /** True when the page asked for older output than the gateway kept. */
+  gap: boolean;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  target: { username: string; host: string; port: number };
+  /** How long the session waits for a page after its socket drops (0: it does not). */
+  detachSeconds: number;
+}
+
 export interface ServerToClientEvents {
   status: (msg: StatusMessage) => void;
+  attached: (msg: AttachedMessage) => void;
   /** Terminal output, raw bytes (never strings: UTF-8 may be split across frames). */
   output: (data: ArrayBuffer | Uint8Array) => void;
   kbdPrompt: (msg: KbdPromptMessage) => void;
@@ -44,6 +66,7 @@ export interface ServerToClientEvents {
 
 export interface ClientToServerEvents {
   start: (req: StartRequest) => void;
+  resume: (req: ResumeRequest) => void;
   input: (data: string | Uint8Array) => void;
   resize: (size: { cols: number; rows: number }) => void;
   /** Bytes of `output` rendered since the last ack. */

@@ -57,6 +57,19 @@ export const startSchema = z
   })
   .strict();
 
+/** Resume secrets: 32 random bytes, base64url. */
+export const RESUME_SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+export const resumeSchema = z
+  .object({
+    session: z.string().uuid(),
+    secret: z.string().regex(RESUME_SECRET_PATTERN, 'not a resume secret'),
+    /** Output bytes the page has; absent for a fresh page, which gets the recent screen. */
+    offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    size: sizeSchema,
+  })
+  .strict();
+
 export const inputSchema = z.union([
   z.string().max(LIMITS.maxInputBytes),
   z.instanceof(Uint8Array).refine((b) => b.byteLength <= LIMITS.maxInputBytes, 'input too large'),
@@ -69,5 +82,7 @@ export const kbdAnswersSchema = z.array(field).max(LIMITS.maxKbdAnswers);
 export type Credentials = z.output<typeof credentialsSchema>;
 export type CredentialsInput = z.input<typeof credentialsSchema>;
 export type StartRequest = z.input<typeof startSchema>;
+export type ResumeRequest = z.input<typeof resumeSchema>;
+export type ResumeCommand = z.output<typeof resumeSchema>;
 export type StartCommand = z.output<typeof startSchema>;
 export type TermSize = z.output<typeof sizeSchema>;

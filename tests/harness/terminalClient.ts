@@ -6,7 +6,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { io, type Socket } from 'socket.io-client';
 import type { ErrorInfo } from '../../src/shared/errors.js';
-import type { ClientToServerEvents, KbdPromptMessage, NoticeMessage, ServerToClientEvents, StatusMessage } from '../../src/shared/protocol.js';
+import type { AttachedMessage, ClientToServerEvents, KbdPromptMessage, NoticeMessage, ServerToClientEvents, StatusMessage } from '../../src/shared/protocol.js';
 import type { CredentialsInput } from '../../src/shared/schemas.js';
 
 export interface ClientOptions {
@@ -30,6 +30,10 @@ export class TerminalClient {
   readonly problems: ErrorInfo[] = [];
   readonly kbdPrompts: KbdPromptMessage[] = [];
   readonly notices: NoticeMessage[] = [];
+  /** Every `attached` (issue 13: resume); the last one holds the current secret. */
+  readonly attached: AttachedMessage[] = [];
+  /** Stream offset of the next output byte, as the page tracks it. */
+  streamOffset = 0;
   readonly chunks: Buffer[] = [];
   received = 0;
   acked = 0;
@@ -57,11 +61,18 @@ export class TerminalClient {
     this.socket.on('kbdPrompt', (m) => this.#push(() => this.kbdPrompts.push(m)));
     this.socket.on('notice', (m) => this.#push(() => this.notices.push(m)));
     this.socket.on('ended', (e) => this.#push(() => (this.ended = e)));
+    this.socket.on('attached', (m) =>
+      this.#push(() => {
+        this.attached.push(m);
+        this.streamOffset = m.offset;
+      }),
+    );
     this.socket.on('output', (data) => {
       const buf = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
       this.#push(() => {
         if (this.#record) this.chunks.push(buf);
         this.received += buf.length;
+        this.streamOffset += buf.length;
         this.#window = this.#window.slice(-WINDOW_CHARS) + this.#decoder.write(buf);
       });
       if (this.autoAck) this.ackPending();
@@ -92,6 +103,22 @@ export class TerminalClient {
   start(credentials: CredentialsInput | 'grant', size = { cols: 80, rows: 24 }): void {
     const auth = credentials === 'grant' ? { kind: 'grant' as const } : { kind: 'credentials' as const, credentials };
     this.socket.emit('start', { auth, size });
+  }
+
+  /** Resumes session `session` with `secret`; `offset` absent: a fresh page. */
+  resume(session: string, secret: string, offset?: number, size = { cols: 80, rows: 24 }): void {
+    this.socket.emit('resume', { session, secret, size, ...(offset !== undefined && { offset }) });
+  }
+
+  waitForAttached(count = 1, ms?: number): Promise<AttachedMessage> {
+    return this.waitFor(
+      `${count} attached`,
+      () => {
+        if (this.ended) throw new Error(`ended before attached: ${JSON.stringify(this.ended)}`);
+        return this.attached[count - 1];
+      },
+      ms,
+    );
   }
 
   send(data: string): void {

@@ -66,4 +66,41 @@ describe('FlowControl', () => {
     expect(() => new FlowControl({ budget: 10, minGrant: 20 })).toThrow(RangeError);
     expect(() => new FlowControl({ budget: 10, minGrant: 0 })).toThrow(RangeError);
   });
+
+  it("after a reattach, acks count from the page's offset: the lost tail is replayed and acked once (issue 13)", () => {
+    const fc = new FlowControl({ budget: 100, minGrant: 10 });
+    fc.received(100);
+    fc.delivered(100);
+    expect(fc.acked(30)).toBe(30);
+    // The old transport died; the page had rendered 60 (its last 30 acks were lost).
+    expect(fc.reattached(60)).toBe(30); // the page has 60: the 30 whose acks were lost count
+    expect(fc.delivered(40)).toBe(0); // the replayed 40 left the process, not yet acked
+    expect(fc.acked(40)).toBe(40); // rendered once: everything is acked
+    expect(fc.totals).toEqual({ sent: 100, acked: 100 });
+  });
+
+  it('a fresh page re-rendering already acked output buys no credit twice', () => {
+    const fc = new FlowControl({ budget: 100, minGrant: 10 });
+    fc.received(80);
+    fc.delivered(80);
+    expect(fc.acked(50)).toBe(50);
+    expect(fc.reattached(20)).toBe(0); // the recent screen starts at 20
+    fc.delivered(60);
+    expect(fc.acked(30)).toBe(0); // 20..50 were credited before
+    expect(fc.acked(30)).toBe(30); // 50..80: new
+    expect(fc.totals).toEqual({ sent: 80, acked: 80 });
+    expect(fc.window + fc.inFlight).toBeLessThanOrEqual(100);
+  });
+
+  it('an offset beyond what was sent is clamped to it: the window never exceeds the budget', () => {
+    // The old transport and its buffers are gone, so a page that says it has everything
+    // frees at most the budget, into a transport whose deliveries gate the next grant.
+    const fc = new FlowControl({ budget: 100, minGrant: 10 });
+    fc.received(100);
+    expect(fc.reattached(1e12)).toBe(100);
+    expect(fc.inFlight).toBe(0);
+    expect(fc.window).toBe(100);
+    fc.received(100);
+    expect(fc.acked(1e12)).toBe(0); // and the next round waits for real deliveries again
+  });
 });

@@ -79,8 +79,21 @@ export class FlowControl {
     return this.#settle();
   }
 
+  /**
+   * A new transport took over (issue 13): the page has the stream up to `from` and gets
+   * the rest replayed. Its acks and deliveries count from there again; bytes it acks
+   * that were credited before (a fresh page's replayed screen) buy nothing twice.
+   * Returns the window to grant now.
+   */
+  reattached(from: number): number {
+    const at = Math.max(0, Math.min(from, this.#sent));
+    this.#claimed = at;
+    this.#delivered = at;
+    return this.#settle();
+  }
+
   #settle(): number {
-    const credited = Math.min(this.#claimed, this.#delivered) - this.#acked;
+    const credited = Math.max(0, Math.min(this.#claimed, this.#delivered) - this.#acked);
     this.#inFlight -= credited;
     this.#acked += credited;
     const room = this.limits.budget - this.#inFlight - this.#window;

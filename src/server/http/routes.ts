@@ -14,6 +14,7 @@ import { claimedOrigin, originAllowed } from '../core/originPolicy.js';
 import type { Logger } from '../log.js';
 import { parseBasicAuth } from './basicAuth.js';
 import { relativeRoot, type PageRenderer } from './page.js';
+import { ensureBrowserCookie } from './browserCookie.js';
 import { ensureRouteCookie } from './routeCookie.js';
 
 declare module 'express-session' {
@@ -74,6 +75,7 @@ export function createRoutes(deps: RouteDeps): Router {
   const renderPage = (req: Request, res: Response, mode: 'form' | 'grant', prefill: Partial<Credentials>, reloadReconnects = false) => {
     const root = relativeRoot(deps.basePath, new URL(req.originalUrl, 'http://x').pathname);
     ensureRouteCookie(req, res, deps.basePath);
+    ensureBrowserCookie(req, res, deps.basePath);
     const safe = { ...(prefill.host && { host: prefill.host }), ...(prefill.port && { port: prefill.port }), ...(prefill.username && { username: prefill.username }) };
     res.type('html').send(deps.page.render(root, { mode, prefill: safe, reloadReconnects }));
   };

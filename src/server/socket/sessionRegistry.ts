@@ -7,10 +7,13 @@ import { EventEmitter } from 'node:events';
 import type { NodeIdentity, SessionSummary } from '../../shared/admin.js';
 import type { ErrorCode } from '../../shared/errors.js';
 import type { SshSession } from '../ssh/sshSession.js';
+import type { LiveTerminal } from './liveTerminal.js';
 
 export interface SessionMeta {
   /** The browser's address (after trusted proxies). */
   client: string;
+  /** Its attachment to a page (socket/liveTerminal.ts). */
+  terminal?: LiveTerminal;
 }
 
 /** Emits `change` after every add or delete. */
@@ -38,6 +41,12 @@ export class SessionRegistry extends EventEmitter<{ change: [] }> {
     return this.list().find((s) => s.id === id);
   }
 
+  /** The live terminal of session `id` on this process. */
+  terminal(id: string): LiveTerminal | undefined {
+    for (const [s, meta] of this.#sessions) if (s.id === id) return meta.terminal;
+    return undefined;
+  }
+
   summaries(node: NodeIdentity): SessionSummary[] {
     return [...this.#sessions].map(([s, meta]) => ({
       id: s.id,
@@ -47,6 +56,8 @@ export class SessionRegistry extends EventEmitter<{ change: [] }> {
       startedAt: new Date(s.startedAt).toISOString(),
       bytesIn: s.bytesIn,
       bytesOut: s.flow.totals.sent,
+      attached: meta.terminal?.attached ?? true,
+      detachedSince: meta.terminal?.detachedSince === undefined ? null : new Date(meta.terminal.detachedSince).toISOString(),
     }));
   }
 

@@ -1,22 +1,23 @@
 /**
- * Wires one Socket.IO connection to at most one SshSession at a time. Every inbound
- * payload is validated against the shared schemas; a bad one gets a `problem` reply
- * and changes nothing. Handlers never throw into Socket.IO.
+ * Wires one Socket.IO connection to at most one terminal at a time: one it starts, or
+ * one it resumes (socket/liveTerminal.ts). Every inbound payload is validated against
+ * the shared schemas; a bad one gets a `problem` reply and changes nothing. Handlers
+ * never throw into Socket.IO.
  */
 import type { Socket } from 'socket.io';
 import { z, type ZodType } from 'zod';
 import { errorInfo, type ErrorCode } from '../../shared/errors.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
-import { ackSchema, inputSchema, kbdAnswersSchema, sizeSchema, startSchema, type Credentials, type StartCommand } from '../../shared/schemas.js';
+import { ackSchema, inputSchema, kbdAnswersSchema, resumeSchema, sizeSchema, startSchema, type Credentials, type ResumeCommand, type StartCommand } from '../../shared/schemas.js';
+import { digest } from '../http/browserCookie.js';
 import type { Logger } from '../log.js';
 import type { SessionSink, SshSession } from '../ssh/sshSession.js';
-import { TERMINALS_ROOM } from '../cluster/clusterControl.js';
-import { OutputCoalescer } from '../core/outputCoalescer.js';
 import type { Admission, LoginLimiter, LoginTicket } from '../auth/loginLimiter.js';
 import { SessionDeadlines, type DeadlineSettings } from '../core/sessionDeadlines.js';
 import type { SessionAdmission } from './sessionAdmission.js';
+import type { EndedTerminals } from './endedTerminals.js';
+import { LiveTerminal, type ResumeSettings } from './liveTerminal.js';
 import type { SessionRegistry } from './sessionRegistry.js';
-import { watchDelivery } from './transportDelivery.js';
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
@@ -37,9 +38,14 @@ export interface TerminalContext {
   /** A socket without a session is closed after this long (START_TIMEOUT). */
   startTimeoutMs: number;
   deadlines: DeadlineSettings;
+  resume: ResumeSettings;
+  /** The browser cookie the socket's handshake carried (http/browserCookie.ts). */
+  browserCookie(socket: GatewaySocket): string | undefined;
+  /** Why recently ended resumable sessions ended, for a page that comes back late. */
+  endedTerminals: EndedTerminals;
 }
 
-const KNOWN_EVENTS = new Set<string>(['start', 'input', 'resize', 'ack', 'kbdAnswers', 'end']);
+const KNOWN_EVENTS = new Set<string>(['start', 'resume', 'input', 'resize', 'ack', 'kbdAnswers', 'end']);
 
 export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): void {
   /**
@@ -49,9 +55,9 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
    */
   let starting = false;
   let gone = false;
-  let session: SshSession | undefined;
-  /** The current session's idle and lifetime clocks. */
-  let deadlines: SessionDeadlines | undefined;
+  /** The terminal attached to this socket; it may outlive the socket, and move to another. */
+  let terminal: LiveTerminal | undefined;
+  const session = (): SshSession | undefined => terminal?.session;
   /** Invalid messages are answered one by one but logged once, at disconnect: no log flooding. */
   let invalid = 0;
   const log = ctx.log.child({ socket: socket.id });
@@ -96,7 +102,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
   armStartTimer();
 
   handle('start', startSchema, async (cmd: StartCommand) => {
-    if (starting || (session && !session.ended)) return problem('SESSION_ACTIVE');
+    if (starting || terminal) return problem('SESSION_ACTIVE');
     if (!ctx.accepting()) return void socket.emit('ended', errorInfo('SHUTTING_DOWN'));
     starting = true;
     clearTimeout(startTimer);
@@ -128,22 +134,47 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
       throw err;
     }
   });
-  handle('input', inputSchema, (data) => {
-    deadlines?.touch();
-    session?.write(data);
+  handle('resume', resumeSchema, (cmd: ResumeCommand) => {
+    if (starting || terminal) return problem('SESSION_ACTIVE');
+    const cookie = ctx.browserCookie(socket);
+    const found = ctx.registry.terminal(cmd.session);
+    if (!found?.mayResume(cookie, cmd.secret)) {
+      // The owner coming back late learns why its session ended; anyone else learns nothing.
+      const late = found ? undefined : ctx.endedTerminals.reason(cmd.session, cookie, cmd.secret);
+      if (!late) log.warn('resume refused', { code: 'RESUME_REFUSED', session: cmd.session, client: ctx.clientAddress(socket), known: found !== undefined });
+      return void socket.emit('ended', late ?? errorInfo('RESUME_REFUSED'));
+    }
+    clearTimeout(startTimer);
+    terminal = found;
+    found.resume(socket, cmd.offset, released);
+    found.session.resize(cmd.size);
+    // A fresh page gets a recent screen, not the current one: make full-screen programs repaint.
+    if (cmd.offset === undefined) found.session.nudgeRedraw(cmd.size);
   });
-  handle('resize', sizeSchema, (size) => session?.resize(size));
-  handle('ack', ackSchema, (bytes) => session?.ack(bytes));
-  handle('kbdAnswers', kbdAnswersSchema, (answers) => session?.answerKeyboardInteractive(answers));
-  handle('end', z.undefined(), () => session?.end('USER_CLOSED'));
+  handle('input', inputSchema, (data) => {
+    terminal?.touch();
+    session()?.write(data);
+  });
+  handle('resize', sizeSchema, (size) => session()?.resize(size));
+  handle('ack', ackSchema, (bytes) => terminal?.ack(bytes));
+  handle('kbdAnswers', kbdAnswersSchema, (answers) => session()?.answerKeyboardInteractive(answers));
+  handle('end', z.undefined(), () => session()?.end('USER_CLOSED'));
 
   socket.on('disconnect', (reason) => {
     gone = true;
     clearTimeout(startTimer);
     log.debug('socket disconnected', { reason });
     if (invalid > 0) log.info('socket sent invalid messages', { count: invalid });
-    session?.end('USER_CLOSED', reason);
+    const t = terminal;
+    terminal = undefined;
+    t?.socketGone(socket, reason);
   });
+
+  /** This socket's terminal went elsewhere or ended: it may start or resume another. */
+  function released(): void {
+    terminal = undefined;
+    if (!gone) armStartTimer();
+  }
 
   /** The start's credentials; undefined once the page has been told why there are none. */
   async function credentialsFor(cmd: StartCommand): Promise<Credentials | undefined> {
@@ -182,42 +213,41 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     return undefined;
   }
 
-  /** Creates this socket's session and registers it; its `ended` releases it, its lease, its clocks and settles its login ticket. */
+  /** Creates this socket's terminal and registers it; its `ended` releases it, its lease, its clocks and settles its login ticket. */
   function open(ticket: LoginTicket, releaseLease: () => void): SshSession {
-    const output = new OutputCoalescer((data) => socket.emit('output', data));
+    const cookie = ctx.browserCookie(socket);
+    const live = new LiveTerminal(ctx.resume, cookie === undefined ? undefined : digest(cookie), log);
     const current = ctx.createSession({
       status: (msg) => {
         if (msg.state === 'connected') ticket.settle('connected');
-        socket.emit('status', msg);
+        live.emit('status', msg);
+        if (msg.state === 'connected') live.connected();
       },
       output: (chunk) => {
-        deadlines?.touch();
-        output.push(chunk);
+        clocks.touch();
+        live.output(chunk);
       },
-      kbdPrompt: (msg) => socket.emit('kbdPrompt', msg),
+      kbdPrompt: (msg) => live.emit('kbdPrompt', msg),
       ended: (info) => {
         ticket.settle(info.code);
         clocks.dispose();
         releaseLease();
-        output.flush();
-        stopWatching();
+        const proof = live.proof;
+        if (proof) ctx.endedTerminals.add(current.id, proof, info);
         ctx.registry.delete(current);
-        void socket.leave(TERMINALS_ROOM);
-        socket.emit('ended', info);
-        if (!gone) armStartTimer();
+        live.ended(info);
       },
     });
     const clocks = new SessionDeadlines(ctx.deadlines, {
-      notice: (msg) => socket.emit('notice', msg),
+      notice: (msg) => live.emit('notice', msg),
       expire: (code) => current.end(code),
     });
-    deadlines = clocks;
-    // Acks buy window only for output that left this process (core/flowControl.ts).
-    const stopWatching = watchDelivery(socket.conn, (bytes) => current.delivered(bytes));
-    session = current;
+    live.session = current;
+    live.touch = () => clocks.touch();
+    live.attachFirst(socket, released);
+    terminal = live;
     const client = ctx.clientAddress(socket);
-    ctx.registry.add(current, { client });
-    void socket.join(TERMINALS_ROOM);
+    ctx.registry.add(current, { client, terminal: live });
     log.info('terminal starting', { session: current.id, client });
     return current;
   }

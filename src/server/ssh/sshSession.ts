@@ -212,16 +212,17 @@ export class SshSession {
 
   ack(bytes: number): void {
     if (this.#ended) return;
-    this.#grant(this.flow.acked(bytes));
+    this.grant(this.flow.acked(bytes));
   }
 
   /** Output the browser's transport handed to the kernel (socket/transportDelivery.ts). */
   delivered(bytes: number): void {
     if (this.#ended) return;
-    this.#grant(this.flow.delivered(bytes));
+    this.grant(this.flow.delivered(bytes));
   }
 
-  #grant(bytes: number): void {
+  /** Opens the SSH window by `bytes` (what flow control computed). */
+  grant(bytes: number): void {
     if (bytes > 0) this.#grantWindow?.(bytes);
   }
 
@@ -234,6 +235,15 @@ export class SshSession {
   resize(size: TermSize): void {
     // ssh2 takes rows first.
     this.#stream?.setWindow(size.rows, size.cols, 0, 0);
+  }
+
+  /**
+   * Makes full-screen programs (vim, htop) repaint: two window changes, so the PTY's size
+   * really changes twice and the program gets SIGWINCH even when the page's size did not.
+   */
+  nudgeRedraw(size: TermSize): void {
+    this.resize({ cols: size.cols > 1 ? size.cols - 1 : size.cols + 1, rows: size.rows });
+    this.resize(size);
   }
 
   /** Ends the session once: releases everything, then tells the sink why. */

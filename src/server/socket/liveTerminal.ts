@@ -1,0 +1,212 @@
+/**
+ * A terminal that outlives its socket (issue 13): the SSH session, the output a page
+ * may still need (core/replayBuffer.ts), and the socket it is attached to, if any.
+ * Output goes to the attached socket and into the replay buffer; when the socket drops
+ * the session stays, detached, for `detachMs`, and a socket of the same browser that
+ * shows the current resume secret takes it over and gets exactly what it missed.
+ *
+ * It owns its detach timer and its attachment (coalescer, delivery watch); `dispose()`
+ * (from the session's end) releases both.
+ */
+import { randomBytes } from 'node:crypto';
+import { errorInfo, type ErrorInfo } from '../../shared/errors.js';
+import type { AttachedMessage, ServerToClientEvents } from '../../shared/protocol.js';
+import { TERMINALS_ROOM } from '../cluster/clusterControl.js';
+import { OutputCoalescer } from '../core/outputCoalescer.js';
+import { ReplayBuffer } from '../core/replayBuffer.js';
+import { digest } from '../http/browserCookie.js';
+import type { Logger } from '../log.js';
+import type { SshSession } from '../ssh/sshSession.js';
+import type { GatewaySocket } from './terminalHandler.js';
+import { proves, type ResumeProof } from './endedTerminals.js';
+import { watchDelivery } from './transportDelivery.js';
+
+export interface ResumeSettings {
+  /** How long a detached session waits for a page; 0 = it ends with its socket. */
+  detachMs: number;
+  /** Recent output kept for a fresh page. */
+  replayBytes: number;
+}
+
+interface Attachment {
+  socket: GatewaySocket;
+  output: OutputCoalescer;
+  stopWatching: () => void;
+  /** The socket's handler forgets this terminal (taken over, or ended). */
+  released: () => void;
+}
+
+export class LiveTerminal {
+  readonly replay: ReplayBuffer;
+  #session: SshSession | undefined;
+  #attached: Attachment | undefined;
+  #secretHash: Buffer | undefined;
+  #detachedSince: number | undefined;
+  #detachTimer: NodeJS.Timeout | undefined;
+  #resumable = false;
+  #disposed = false;
+  /** Input or output happened (the session's idle clock); set by the handler that creates it. */
+  touch: () => void = () => undefined;
+
+  constructor(
+    private readonly settings: ResumeSettings,
+    /** Digest of the browser cookie that started it; none: it cannot be resumed. */
+    private readonly owner: Buffer | undefined,
+    private readonly log: Logger,
+  ) {
+    this.replay = new ReplayBuffer(settings.replayBytes);
+  }
+
+  get session(): SshSession {
+    if (!this.#session) throw new Error('terminal has no session yet');
+    return this.#session;
+  }
+
+  set session(session: SshSession) {
+    this.#session = session;
+  }
+
+  get attached(): boolean {
+    return this.#attached !== undefined;
+  }
+
+  get detachedSince(): number | undefined {
+    return this.#detachedSince;
+  }
+
+  /** Sends an event to the attached page, if there is one. */
+  emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
+    this.#attached?.socket.emit(event, ...args);
+  }
+
+  output(chunk: Buffer): void {
+    this.replay.append(chunk);
+    this.#attached?.output.push(chunk);
+  }
+
+  /** Acks from the attached page: credit flow control, forget what nobody needs. */
+  ack(bytes: number): void {
+    const session = this.session;
+    session.ack(bytes);
+    this.replay.release(session.flow.totals.acked + this.#preShellBytes());
+  }
+
+  /** Attaches the socket that started the session (no replay: it saw everything). */
+  attachFirst(socket: GatewaySocket, released: () => void): void {
+    this.#attach(socket, released);
+  }
+
+  /**
+   * The shell is up: from now on the session survives its socket, if it may be resumed
+   * at all (the browser had our cookie, and detaching is on).
+   */
+  connected(): void {
+    this.#resumable = this.owner !== undefined && this.settings.detachMs > 0;
+    if (!this.#resumable || !this.#attached) return;
+    this.#attached.output.flush(); // the offset counts what this socket was sent
+    this.#announce(this.replay.end, false);
+  }
+
+  /** True when `cookie` is the owner's browser cookie and `secret` the current secret. */
+  mayResume(cookie: string | undefined, secret: string): boolean {
+    const proof = this.proof;
+    return this.#resumable && !this.#disposed && proof !== undefined && proves(proof, cookie, secret);
+  }
+
+  /** What a resume must match; undefined while the session cannot be resumed. */
+  get proof(): ResumeProof | undefined {
+    return this.#resumable && this.owner && this.#secretHash ? { owner: this.owner, secretHash: this.#secretHash } : undefined;
+  }
+
+  /**
+   * A page takes the session over: the page attached so far (if any) is told so, this
+   * one gets a new secret, then the output from `offset` (or the recent screen).
+   */
+  resume(socket: GatewaySocket, offset: number | undefined, released: () => void): void {
+    const previous = this.#attached;
+    if (previous) {
+      this.#detachAttachment();
+      previous.socket.emit('ended', errorInfo('RESUMED_ELSEWHERE'));
+      previous.released();
+    }
+    clearTimeout(this.#detachTimer);
+    this.#detachedSince = undefined;
+    const slice = offset === undefined ? this.replay.recent() : this.replay.from(offset);
+    this.#attach(socket, released);
+    this.#announce(slice.from, slice.gap);
+    const session = this.session;
+    const grant = session.flow.reattached(slice.from - this.#preShellBytes());
+    for (const chunk of slice.data) this.#attached?.output.push(chunk);
+    session.grant(grant);
+    this.log.info('terminal resumed', { session: session.id, from: slice.from, replayed: this.replay.end - slice.from, gap: slice.gap, fresh: offset === undefined });
+  }
+
+  /**
+   * The attached socket dropped: detach and wait for a page, or end (not resumable).
+   * Returns true when the session lives on.
+   */
+  socketGone(socket: GatewaySocket, reason: string): boolean {
+    if (this.#attached?.socket !== socket) return true;
+    this.#detachAttachment();
+    if (!this.#resumable || this.session.ended) {
+      this.session.end('USER_CLOSED', reason);
+      return false;
+    }
+    this.#detachedSince = Date.now();
+    this.#detachTimer = setTimeout(() => this.session.end('DETACH_EXPIRED'), this.settings.detachMs);
+    this.log.info('terminal detached', { session: this.session.id, reason, detachSeconds: this.settings.detachMs / 1000 });
+    return true;
+  }
+
+  /** The session ended: tell the attached page, let its socket go, stop every clock. */
+  ended(info: ErrorInfo): void {
+    const attached = this.#attached;
+    attached?.output.flush();
+    this.dispose();
+    attached?.socket.emit('ended', info);
+    attached?.released();
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    clearTimeout(this.#detachTimer);
+    this.#detachAttachment();
+  }
+
+  /** Banner bytes sent before the shell, which flow control never counted. */
+  #preShellBytes(): number {
+    return this.replay.end - this.session.flow.totals.sent;
+  }
+
+  #attach(socket: GatewaySocket, released: () => void): void {
+    const output = new OutputCoalescer((data) => socket.emit('output', data));
+    // Acks buy window only for output that left this process (core/flowControl.ts).
+    const stopWatching = watchDelivery(socket.conn, (bytes) => this.#session?.delivered(bytes));
+    this.#attached = { socket, output, stopWatching, released };
+    void socket.join(TERMINALS_ROOM);
+  }
+
+  #detachAttachment(): void {
+    const a = this.#attached;
+    if (!a) return;
+    this.#attached = undefined;
+    a.stopWatching();
+    void a.socket.leave(TERMINALS_ROOM);
+  }
+
+  #announce(offset: number, gap: boolean): void {
+    const secret = randomBytes(32).toString('base64url');
+    this.#secretHash = digest(secret);
+    const session = this.session;
+    const msg: AttachedMessage = {
+      session: session.id,
+      secret,
+      offset,
+      gap,
+      startedAt: session.startedAt,
+      target: session.target ?? { username: '', host: '', port: 0 },
+      detachSeconds: Math.round(this.settings.detachMs / 1000),
+    };
+    this.emit('attached', msg);
+  }
+}
