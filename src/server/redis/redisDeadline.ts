@@ -58,19 +58,29 @@ export function watchRedis(opts: RedisWatchOptions): RedisWatch {
 
   const withDeadline = <T>(what: string, call: () => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      let settled = false;
       const timer = setTimeout(() => {
-        silent(what);
-        reject(new RedisSilentError(`redis did not answer within ${deadlineMs} ms`));
+        // After an event-loop stall (a busy worker, a long GC) the timer and the answer
+        // are both due: timers run before the poll phase reads the socket. Look again
+        // after it, so this process's own stall is not taken for a silent Redis (the
+        // 5,000-terminal capacity run refused 112 logins on such false alarms).
+        setImmediate(() => {
+          if (settled) return;
+          silent(what);
+          reject(new RedisSilentError(`redis did not answer within ${deadlineMs} ms`));
+        });
       }, deadlineMs);
       timer.unref();
       // Through a microtask, so a call that throws synchronously rejects here too.
       Promise.resolve().then(call).then(
         (value) => {
+          settled = true;
           clearTimeout(timer);
           back();
           resolve(value); // a no-op after the deadline: the late answer is dropped
         },
         (err: unknown) => {
+          settled = true;
           clearTimeout(timer);
           reject(err instanceof Error ? err : new Error(String(err)));
         },
