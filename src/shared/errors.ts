@@ -31,6 +31,7 @@ export const ERRORS = {
   SHUTTING_DOWN: { retryable: true, message: 'The gateway is restarting; reconnect to continue.' },
   DETACH_EXPIRED: { retryable: true, message: 'The session ended: no page was attached to it for the whole detach window.' },
   RESUME_REFUSED: { retryable: false, message: 'This session cannot be resumed from here (unknown session, another browser, or a stale resume secret).' },
+  SESSION_NOT_FOUND: { retryable: true, message: 'The session no longer exists on the gateway (the process that held it stopped, or it ended long ago); start a new one.' },
   RESUMED_ELSEWHERE: { retryable: true, message: 'The session was resumed in another window; reconnect here to take it back.' },
   ADMIN_TERMINATED: { retryable: true, message: 'An administrator ended this session.' },
   INTERNAL: { retryable: true, message: 'Unexpected gateway error.' },

@@ -39,7 +39,7 @@ async function connectedPage(): Promise<Page> {
 
 async function shellPid(page: Page, tag: string): Promise<string> {
   await page.keyboard.type(`echo ${tag}-$$-pid\n`);
-  await waitForScreen(page, new RegExp(`${tag}-\\d+-pid`));
+  await waitForScreen(page, new RegExp(`${tag}-\\d+-pid`), 30_000);
   return new RegExp(`${tag}-(\\d+)-pid`).exec(await screenText(page))![1]!;
 }
 
@@ -84,6 +84,13 @@ describe('resume in the browser', () => {
       await waitForScreen(page, /resume-marker-in-vim/);
       await page.click('#terminal');
       await page.keyboard.press('Escape');
+      // Normal mode before the command: an Esc followed at once by ':' can read as one key.
+      await page.waitForFunction(() => {
+        const buf = window.__webssh?.term.buffer.active;
+        if (!buf) return false;
+        for (let i = 0; i < buf.length; i++) if (buf.getLine(i)?.translateToString(true).includes('-- INSERT --')) return false;
+        return true;
+      });
       await page.keyboard.type(':q!\n');
       expect(await shellPid(page, 'second')).toBe(pid);
     },

@@ -81,7 +81,10 @@ describe('routing cookie and admin endpoint', () => {
     const first = await fetch(`${gw.url}/ssh/`);
     const set = first.headers.getSetCookie().find((c) => c.startsWith('webssh_route='));
     expect(set).toMatch(/^webssh_route=[A-Za-z0-9_-]{16}; Path=\/ssh; HttpOnly; SameSite=Lax$/);
-    const again = await fetch(`${gw.url}/ssh/`, { headers: { cookie: set!.split(';')[0]! } });
+    // And the browser cookie a resume must come with (issue 13): random, HttpOnly, once.
+    const browser = first.headers.getSetCookie().find((c) => c.startsWith('webssh_browser='));
+    expect(browser).toMatch(/^webssh_browser=[A-Za-z0-9_-]{43}; Path=\/ssh; HttpOnly; SameSite=Lax$/);
+    const again = await fetch(`${gw.url}/ssh/`, { headers: { cookie: `${set!.split(';')[0]!}; ${browser!.split(';')[0]!}` } });
     expect(again.headers.getSetCookie()).toEqual([]);
   });
 

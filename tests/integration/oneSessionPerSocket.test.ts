@@ -19,8 +19,10 @@ const raws: RawSocketIo[] = [];
 
 beforeAll(async () => {
   [sshd, redis] = await Promise.all([startSshd(), startRedis()]);
-  memory = await startGateway();
-  clustered = await startGateway({ REDIS_URL: redis.url });
+  // These attacks are about sessions nobody owns: no detach window, so a disconnect must
+  // end every session (a resumable one is owned and ends on its own: resume.test.ts).
+  memory = await startGateway({ SESSION_DETACH_SECONDS: '0' });
+  clustered = await startGateway({ REDIS_URL: redis.url, SESSION_DETACH_SECONDS: '0' });
 });
 
 afterAll(async () => {

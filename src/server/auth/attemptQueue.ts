@@ -4,9 +4,11 @@
  * Entries expire on their own after `ttlMs`, so a worker killed mid-login does not hold
  * a place forever.
  *
- * In Redis: one sorted set per key, scored by expiry on Redis's own clock. Every entry
- * has the same lifetime, so that order is arrival order; the join is one Lua script, so
- * two workers joining at once get different places.
+ * In Redis: per key, a sorted set in arrival order (scored by a counter: scores by
+ * time tie within a millisecond and then sort by id, which let a later attempt rank
+ * ahead of one already let out — 4 of 10 guesses reached sshd under load), and a sorted
+ * set of expiries on Redis's own clock. The join is one Lua script, so two workers
+ * joining at once get different places.
  */
 export interface AttemptQueue {
   /** Joins (or stays in) the line for `key`; this attempt's place, 1 = first. */
@@ -36,19 +38,29 @@ export class MemoryAttemptQueue implements AttemptQueue {
   }
 }
 
-/** KEYS: line. ARGV: id, ttl ms. Returns the 0-based rank. */
+/** KEYS: order, expiries, counter. ARGV: id, ttl ms. Returns the 0-based place. */
 const JOIN = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZADD', KEYS[1], 'NX', now + tonumber(ARGV[2]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do redis.call('ZREM', KEYS[1], gone) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[3]), ARGV[1])
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+end
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
 return redis.call('ZRANK', KEYS[1], ARGV[1])
+`;
+
+/** KEYS: order, expiries. ARGV: id. */
+const LEAVE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 0
 `;
 
 export interface ScriptClient {
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  zRem(key: string, member: string): Promise<unknown>;
 }
 
 export class RedisAttemptQueue implements AttemptQueue {
@@ -58,13 +70,18 @@ export class RedisAttemptQueue implements AttemptQueue {
     private readonly ttlMs: number,
   ) {}
 
+  #keys(key: string): string[] {
+    const base = this.prefix + key;
+    return [`${base}:order`, `${base}:expiry`, `${base}:seq`];
+  }
+
   async join(key: string, id: string): Promise<number> {
-    const rank = await this.client.eval(JOIN, { keys: [this.prefix + key], arguments: [id, String(this.ttlMs)] });
+    const rank = await this.client.eval(JOIN, { keys: this.#keys(key), arguments: [id, String(this.ttlMs)] });
     return Number(rank) + 1;
   }
 
   async leave(key: string, id: string): Promise<void> {
-    await this.client.zRem(this.prefix + key, id);
+    await this.client.eval(LEAVE, { keys: this.#keys(key).slice(0, 2), arguments: [id] });
   }
 }
 

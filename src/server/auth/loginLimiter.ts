@@ -18,12 +18,9 @@ import type { Logger } from '../log.js';
 import { KEY_PREFIX } from '../redis/redisServices.js';
 import { FallbackAttemptQueue, MemoryAttemptQueue, RedisAttemptQueue, type AttemptQueue, type ScriptClient } from './attemptQueue.js';
 
-/** The queue's two Redis calls, each under the deadline. */
+/** The queue's Redis scripts, each under the deadline. */
 function deadlineScripts(redis: LimiterRedis): ScriptClient {
-  return {
-    eval: (script, options) => redis.deadline(() => redis.client.eval(script, options)),
-    zRem: (key, member) => redis.deadline(() => redis.client.zRem(key, member)),
-  };
+  return { eval: (script, options) => redis.deadline(() => redis.client.eval(script, options)) };
 }
 
 export interface LoginTicket {

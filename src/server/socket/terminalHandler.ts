@@ -141,8 +141,11 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     if (!found?.mayResume(cookie, cmd.secret)) {
       // The owner coming back late learns why its session ended; anyone else learns nothing.
       const late = found ? undefined : ctx.endedTerminals.reason(cmd.session, cookie, cmd.secret);
-      if (!late) log.warn('resume refused', { code: 'RESUME_REFUSED', session: cmd.session, client: ctx.clientAddress(socket), known: found !== undefined });
-      return void socket.emit('ended', late ?? errorInfo('RESUME_REFUSED'));
+      // Unknown here: its process died (kill -9, a crash) or it is long gone. A live one
+      // with the wrong cookie or secret: refused, and nothing said about it.
+      const answer = late ?? errorInfo(found ? 'RESUME_REFUSED' : 'SESSION_NOT_FOUND');
+      if (!late) log.warn('resume refused', { code: answer.code, session: cmd.session, client: ctx.clientAddress(socket) });
+      return void socket.emit('ended', answer);
     }
     clearTimeout(startTimer);
     terminal = found;
