@@ -92,6 +92,8 @@ describe('resume in the browser', () => {
         return true;
       });
       await page.keyboard.type(':q!\n');
+      // vim gone (back on the normal screen) before typing: keys vim reads ahead die with it.
+      await page.waitForFunction(() => window.__webssh?.term.buffer.active.type === 'normal', undefined, { timeout: 30_000 });
       expect(await shellPid(page, 'second')).toBe(pid);
     },
     TEST_MS,
