@@ -87,7 +87,7 @@ export class RedisAttemptQueue implements AttemptQueue {
 
 /**
  * Redis while it answers, this process's own line while it does not (like the failure
- * counters' in-memory insurance): logins neither fail nor queue forever meanwhile.
+ * failure counters' in-memory fallback): logins neither fail nor queue forever meanwhile.
  */
 export class FallbackAttemptQueue implements AttemptQueue {
   constructor(

@@ -84,7 +84,9 @@ export function createLoginLimiter(limits: LoginLimits, log: Logger, redis?: Lim
     const opts = { keyPrefix: `${KEY_PREFIX}login-failures:${name}`, points, duration: limits.windowSeconds };
     const memory = new RateLimiterMemory(opts);
     if (!redis) return failures(memory);
-    const limiter = new RateLimiterRedis({ ...opts, storeClient: redis.client, useRedisPackage: true, insuranceLimiter: memory });
+    // No `insuranceLimiter`: `failures()` already falls back to `memory`, on errors and on
+    // the deadline alike (the library's insurance covers errors only).
+    const limiter = new RateLimiterRedis({ ...opts, storeClient: redis.client, useRedisPackage: true });
     return failures(memory, { limiter, redis });
   };
   const memoryQueue = new MemoryAttemptQueue(timing.attemptTtlMs);
