@@ -22,7 +22,9 @@ import { MemoryGrantStore, type GrantStore } from './core/grantStore.js';
 import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js';
 import { drainSessions } from './drain.js';
 import { PageRenderer } from './http/page.js';
-import { createRedisServices } from './redis/redisServices.js';
+import { createRedisServices, KEY_PREFIX } from './redis/redisServices.js';
+import { createRelayBus } from './relay/relayBus.js';
+import { createTerminalRelay } from './relay/terminalRelay.js';
 import { createLoginLimiter } from './auth/loginLimiter.js';
 import { errorInfo } from '../shared/errors.js';
 import { guardHosts } from './http/hostGuard.js';
@@ -139,6 +141,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const admission = redis
     ? new SessionAdmission(config.sessionLimits, redis.leases, log, config.sessionLeaseMs / 3)
     : new SessionAdmission(config.sessionLimits, new MemoryLeaseStore(), log);
+  // Pages whose terminal another process owns are served through Redis (relay/).
+  const relay = redis && createTerminalRelay({ bus: createRelayBus(redis.client, KEY_PREFIX, log), registry, endedTerminals, log });
   const node: NodeIdentity = { host: config.nodeName ?? hostname(), instance: config.instance ?? null, pid };
   let accepting = true;
   let closed: Promise<void> | undefined;
@@ -184,6 +188,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       resume: config.resume,
       browserCookie: (s) => browserCookie(s.request),
       endedTerminals,
+      ...(relay && { relay: relay.visitor }),
     }),
   );
 
@@ -231,7 +236,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       // Retries until Redis answers (node-redis keeps reconnecting); the port must not
       // wait for it: page loads, live terminals and a clear 503 beat a refused connection.
       if (!redisConnected) {
-        redisConnected = redis?.connect() ?? Promise.resolve();
+        redisConnected = redis ? redis.connect().then(() => relay?.start()) : Promise.resolve();
         redisConnected.catch((err: unknown) => {
           if (!closed) log.error('redis connection abandoned', { err });
         });
@@ -256,7 +261,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
             httpServer.close(); // the listener goes now; open connections stay
             httpServer.closeIdleConnections();
           },
-          notifyLocal: (msg) => io.local.emit('notice', msg),
+          // Each terminal this process owns, wherever its page is (here, or relayed).
+          notifyLocal: (msg) => registry.terminals().forEach((t) => t.emit('notice', msg)),
         },
         timeoutMs,
       );
@@ -276,6 +282,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     await admission.close(); // the ended sessions' leases leave Redis before the connection does
     await io.close(); // also closes the HTTP server
     httpServer.closeAllConnections();
+    await relay?.close();
     await redis?.close();
   }
 }

@@ -33,6 +33,8 @@ export const ERRORS = {
   RESUME_REFUSED: { retryable: false, message: 'This session cannot be resumed from here (unknown session, another browser, or a stale resume secret).' },
   SESSION_NOT_FOUND: { retryable: true, message: 'The session no longer exists on the gateway (the process that held it stopped, or it ended long ago); start a new one.' },
   RESUMED_ELSEWHERE: { retryable: true, message: 'The session was resumed in another window; reconnect here to take it back.' },
+  READ_ONLY: { retryable: false, message: 'This is a read-only view of another session: input is not sent.' },
+  WATCHER_TOO_SLOW: { retryable: true, message: 'Watching stopped: this page did not keep up with the session output.' },
   ADMIN_TERMINATED: { retryable: true, message: 'An administrator ended this session.' },
   INTERNAL: { retryable: true, message: 'Unexpected gateway error.' },
 } as const satisfies Record<string, { retryable: boolean; message: string }>;

@@ -13,11 +13,11 @@ export interface ResumeProof {
   secretHash: Buffer;
 }
 
-/** Both hashes compared, always: no early exit tells which one was wrong. */
-export function proves(proof: ResumeProof, cookie: string | undefined, secret: string): boolean {
-  if (cookie === undefined) return false;
-  const ownerOk = timingSafeEqual(digest(cookie), proof.owner);
-  const secretOk = timingSafeEqual(digest(secret), proof.secretHash);
+/** Digests of the browser cookie and the secret; both compared, always: no early exit tells which one was wrong. */
+export function proves(proof: ResumeProof, cookie: Buffer, secret: Buffer): boolean {
+  if (cookie.length !== proof.owner.length || secret.length !== proof.secretHash.length) return false;
+  const ownerOk = timingSafeEqual(cookie, proof.owner);
+  const secretOk = timingSafeEqual(secret, proof.secretHash);
   return ownerOk && secretOk;
 }
 
@@ -52,6 +52,11 @@ export class EndedTerminals {
 
   /** How the session ended, for its owner only; undefined for anyone else or when forgotten. */
   reason(id: string, cookie: string | undefined, secret: string): ErrorInfo | undefined {
+    return cookie === undefined ? undefined : this.reasonForDigests(id, digest(cookie), digest(secret));
+  }
+
+  /** The same, from the digests a relay carries (relay/relayOwner.ts). */
+  reasonForDigests(id: string, cookie: Buffer, secret: Buffer): ErrorInfo | undefined {
     const t = this.#entries.get(id);
     if (!t || this.now() - t.at >= this.keepMs) return undefined;
     return proves(t.proof, cookie, secret) ? t.info : undefined;

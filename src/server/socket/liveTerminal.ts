@@ -11,15 +11,15 @@
 import { randomBytes } from 'node:crypto';
 import { errorInfo, type ErrorInfo } from '../../shared/errors.js';
 import type { AttachedMessage, ServerToClientEvents } from '../../shared/protocol.js';
-import { TERMINALS_ROOM } from '../cluster/clusterControl.js';
 import { OutputCoalescer } from '../core/outputCoalescer.js';
 import { ReplayBuffer } from '../core/replayBuffer.js';
 import { digest } from '../http/browserCookie.js';
 import type { Logger } from '../log.js';
 import type { SshSession } from '../ssh/sshSession.js';
-import type { GatewaySocket } from './terminalHandler.js';
+import type { TermSize } from '../../shared/schemas.js';
 import { proves, type ResumeProof } from './endedTerminals.js';
-import { watchDelivery } from './transportDelivery.js';
+import type { TerminalPeer } from './terminalPeer.js';
+import { TerminalWatchers } from './terminalWatchers.js';
 
 export interface ResumeSettings {
   /** How long a detached session waits for a page; 0 = it ends with its socket. */
@@ -29,10 +29,10 @@ export interface ResumeSettings {
 }
 
 interface Attachment {
-  socket: GatewaySocket;
+  peer: TerminalPeer;
   output: OutputCoalescer;
   stopWatching: () => void;
-  /** The socket's handler forgets this terminal (taken over, or ended). */
+  /** The peer's handler forgets this terminal (taken over, or ended). */
   released: () => void;
 }
 
@@ -45,6 +45,7 @@ export class LiveTerminal {
   #detachTimer: NodeJS.Timeout | undefined;
   #resumable = false;
   #disposed = false;
+  readonly #watchers = new TerminalWatchers((message) => this.emit('notice', { message }));
   /** Input or output happened (the session's idle clock); set by the handler that creates it. */
   touch: () => void = () => undefined;
 
@@ -76,12 +77,24 @@ export class LiveTerminal {
 
   /** Sends an event to the attached page, if there is one. */
   emit<E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
-    this.#attached?.socket.emit(event, ...args);
+    this.#attached?.peer.emit(event, ...args);
   }
 
   output(chunk: Buffer): void {
     this.replay.append(chunk);
     this.#attached?.output.push(chunk);
+    this.#watchers.output(chunk);
+  }
+
+  /** An operator watches, read-only (socket/terminalWatchers.ts); returns `stop`. */
+  watch(peer: TerminalPeer, released: () => void): () => void {
+    const session = this.session;
+    const status = { state: 'connected' as const, ...(session.target && { target: session.target }) };
+    return this.#watchers.add(peer, status, this.replay.recent().data, released);
+  }
+
+  get watchers(): number {
+    return this.#watchers.size;
   }
 
   /** Acks from the attached page: credit flow control, forget what nobody needs. */
@@ -92,8 +105,8 @@ export class LiveTerminal {
   }
 
   /** Attaches the socket that started the session (no replay: it saw everything). */
-  attachFirst(socket: GatewaySocket, released: () => void): void {
-    this.#attach(socket, released);
+  attachFirst(peer: TerminalPeer, released: () => void): void {
+    this.#attach(peer, released);
   }
 
   /**
@@ -109,8 +122,13 @@ export class LiveTerminal {
 
   /** True when `cookie` is the owner's browser cookie and `secret` the current secret. */
   mayResume(cookie: string | undefined, secret: string): boolean {
+    return cookie !== undefined && this.mayResumeDigests(digest(cookie), digest(secret));
+  }
+
+  /** The same check from the digests a relay carries (relay/relayOwner.ts). */
+  mayResumeDigests(cookie: Buffer, secret: Buffer): boolean {
     const proof = this.proof;
-    return this.#resumable && !this.#disposed && proof !== undefined && proves(proof, cookie, secret);
+    return !this.#disposed && proof !== undefined && proves(proof, cookie, secret);
   }
 
   /** What a resume must match; undefined while the session cannot be resumed. */
@@ -122,31 +140,43 @@ export class LiveTerminal {
    * A page takes the session over: the page attached so far (if any) is told so, this
    * one gets a new secret, then the output from `offset` (or the recent screen).
    */
-  resume(socket: GatewaySocket, offset: number | undefined, released: () => void): void {
+  resume(peer: TerminalPeer, offset: number | undefined, released: () => void): void {
     const previous = this.#attached;
     if (previous) {
       this.#detachAttachment();
-      previous.socket.emit('ended', errorInfo('RESUMED_ELSEWHERE'));
+      previous.peer.emit('ended', errorInfo('RESUMED_ELSEWHERE'));
       previous.released();
     }
     clearTimeout(this.#detachTimer);
     this.#detachedSince = undefined;
     const slice = offset === undefined ? this.replay.recent() : this.replay.from(offset);
-    this.#attach(socket, released);
+    this.#attach(peer, released);
     this.#announce(slice.from, slice.gap);
     const session = this.session;
     const grant = session.flow.reattached(slice.from - this.#preShellBytes());
     for (const chunk of slice.data) this.#attached?.output.push(chunk);
     session.grant(grant);
+    const watched = this.#watchers.notice;
+    if (watched) this.emit('notice', { message: watched });
     this.log.info('terminal resumed', { session: session.id, from: slice.from, replayed: this.replay.end - slice.from, gap: slice.gap, fresh: offset === undefined });
   }
 
   /**
-   * The attached socket dropped: detach and wait for a page, or end (not resumable).
+   * `resume`, then the page's size, and for a fresh page (no offset) a redraw nudge: it
+   * got a recent screen, not the current one, so full-screen programs must repaint.
+   */
+  takeOver(peer: TerminalPeer, cmd: { offset?: number | undefined; size: TermSize }, released: () => void): void {
+    this.resume(peer, cmd.offset, released);
+    this.session.resize(cmd.size);
+    if (cmd.offset === undefined) this.session.nudgeRedraw(cmd.size);
+  }
+
+  /**
+   * The attached page dropped: detach and wait for a page, or end (not resumable).
    * Returns true when the session lives on.
    */
-  socketGone(socket: GatewaySocket, reason: string): boolean {
-    if (this.#attached?.socket !== socket) return true;
+  peerGone(peer: TerminalPeer, reason: string): boolean {
+    if (this.#attached?.peer !== peer) return true;
     this.#detachAttachment();
     if (!this.#resumable || this.session.ended) {
       this.session.end('USER_CLOSED', reason);
@@ -162,8 +192,9 @@ export class LiveTerminal {
   ended(info: ErrorInfo): void {
     const attached = this.#attached;
     attached?.output.flush();
+    this.#watchers.ended(info);
     this.dispose();
-    attached?.socket.emit('ended', info);
+    attached?.peer.emit('ended', info);
     attached?.released();
   }
 
@@ -178,12 +209,12 @@ export class LiveTerminal {
     return this.replay.end - this.session.flow.totals.sent;
   }
 
-  #attach(socket: GatewaySocket, released: () => void): void {
-    const output = new OutputCoalescer((data) => socket.emit('output', data));
+  #attach(peer: TerminalPeer, released: () => void): void {
+    const output = new OutputCoalescer((data) => peer.emit('output', data));
     // Acks buy window only for output that left this process (core/flowControl.ts).
-    const stopWatching = watchDelivery(socket.conn, (bytes) => this.#session?.delivered(bytes));
-    this.#attached = { socket, output, stopWatching, released };
-    void socket.join(TERMINALS_ROOM);
+    const stopWatching = peer.watchDelivery((bytes) => this.#session?.delivered(bytes));
+    this.#attached = { peer, output, stopWatching, released };
+    peer.joinNotices();
   }
 
   #detachAttachment(): void {
@@ -191,7 +222,7 @@ export class LiveTerminal {
     if (!a) return;
     this.#attached = undefined;
     a.stopWatching();
-    void a.socket.leave(TERMINALS_ROOM);
+    a.peer.leaveNotices();
   }
 
   #announce(offset: number, gap: boolean): void {

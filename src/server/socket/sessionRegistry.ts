@@ -47,6 +47,11 @@ export class SessionRegistry extends EventEmitter<{ change: [] }> {
     return undefined;
   }
 
+  /** Every live terminal of this process. */
+  terminals(): LiveTerminal[] {
+    return [...this.#sessions.values()].flatMap((m) => (m.terminal ? [m.terminal] : []));
+  }
+
   summaries(node: NodeIdentity): SessionSummary[] {
     return [...this.#sessions].map(([s, meta]) => ({
       id: s.id,

@@ -18,6 +18,8 @@ import type { SessionAdmission } from './sessionAdmission.js';
 import type { EndedTerminals } from './endedTerminals.js';
 import { LiveTerminal, type ResumeSettings } from './liveTerminal.js';
 import type { SessionRegistry } from './sessionRegistry.js';
+import type { LinkEnd, RelayLink, RelayVisitor } from '../relay/relayVisitor.js';
+import { socketPeer } from './terminalPeer.js';
 
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
@@ -43,6 +45,8 @@ export interface TerminalContext {
   browserCookie(socket: GatewaySocket): string | undefined;
   /** Why recently ended resumable sessions ended, for a page that comes back late. */
   endedTerminals: EndedTerminals;
+  /** Reaches terminals other processes own (with Redis); undefined in a single process. */
+  relay?: RelayVisitor;
 }
 
 const KNOWN_EVENTS = new Set<string>(['start', 'resume', 'input', 'resize', 'ack', 'kbdAnswers', 'end']);
@@ -55,9 +59,11 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
    */
   let starting = false;
   let gone = false;
-  /** The terminal attached to this socket; it may outlive the socket, and move to another. */
+  /** The terminal attached to this socket, here; it may outlive the socket, and move to another. */
   let terminal: LiveTerminal | undefined;
-  const session = (): SshSession | undefined => terminal?.session;
+  /** What the page's input, acks and size go to: the terminal here, or a relay to its owner. */
+  let link: RelayLink | undefined;
+  const peer = socketPeer(socket);
   /** Invalid messages are answered one by one but logged once, at disconnect: no log flooding. */
   let invalid = 0;
   const log = ctx.log.child({ socket: socket.id });
@@ -102,7 +108,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
   armStartTimer();
 
   handle('start', startSchema, async (cmd: StartCommand) => {
-    if (starting || terminal) return problem('SESSION_ACTIVE');
+    if (starting || link) return problem('SESSION_ACTIVE');
     if (!ctx.accepting()) return void socket.emit('ended', errorInfo('SHUTTING_DOWN'));
     starting = true;
     clearTimeout(startTimer);
@@ -134,49 +140,82 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
       throw err;
     }
   });
-  handle('resume', resumeSchema, (cmd: ResumeCommand) => {
-    if (starting || terminal) return problem('SESSION_ACTIVE');
+  handle('resume', resumeSchema, async (cmd: ResumeCommand) => {
+    if (starting || link) return problem('SESSION_ACTIVE');
     const cookie = ctx.browserCookie(socket);
     const found = ctx.registry.terminal(cmd.session);
-    if (!found?.mayResume(cookie, cmd.secret)) {
-      // The owner coming back late learns why its session ended; anyone else learns nothing.
-      const late = found ? undefined : ctx.endedTerminals.reason(cmd.session, cookie, cmd.secret);
-      // Unknown here: its process died (kill -9, a crash) or it is long gone. A live one
-      // with the wrong cookie or secret: refused, and nothing said about it.
-      const answer = late ?? errorInfo(found ? 'RESUME_REFUSED' : 'SESSION_NOT_FOUND');
-      if (!late) log.warn('resume refused', { code: answer.code, session: cmd.session, client: ctx.clientAddress(socket) });
-      return void socket.emit('ended', answer);
+    if (found?.mayResume(cookie, cmd.secret)) {
+      clearTimeout(startTimer);
+      linkLocal(found);
+      found.takeOver(peer, cmd, released);
+      return;
     }
-    clearTimeout(startTimer);
-    terminal = found;
-    found.resume(socket, cmd.offset, released);
-    found.session.resize(cmd.size);
-    // A fresh page gets a recent screen, not the current one: make full-screen programs repaint.
-    if (cmd.offset === undefined) found.session.nudgeRedraw(cmd.size);
+    // The owner coming back late learns why its session ended; anyone else learns nothing.
+    let answer = found ? undefined : ctx.endedTerminals.reason(cmd.session, cookie, cmd.secret);
+    if (!found && !answer && cookie !== undefined && ctx.relay) {
+      // Not here: another process may own it (the route changed, a reload, another host).
+      starting = true;
+      clearTimeout(startTimer);
+      const resume = { cookie: digest(cookie).toString('hex'), secret: digest(cmd.secret).toString('hex'), size: cmd.size, ...(cmd.offset !== undefined && { offset: cmd.offset }) };
+      try {
+        const opened = await ctx.relay.open({ session: cmd.session, resume }, peer, relayEnded);
+        if (opened.ok && gone) return opened.link.gone();
+        if (opened.ok) return void (link = opened.link);
+        answer = opened.info;
+      } finally {
+        starting = false;
+        if (!link && !gone) armStartTimer();
+      }
+    }
+    // Unknown anywhere: its process died (kill -9, a crash) or it is long gone. A live one
+    // with the wrong cookie or secret: refused, and nothing said about it.
+    answer ??= errorInfo(found ? 'RESUME_REFUSED' : 'SESSION_NOT_FOUND');
+    if (answer.code === 'RESUME_REFUSED' || answer.code === 'SESSION_NOT_FOUND') log.warn('resume refused', { code: answer.code, session: cmd.session, client: ctx.clientAddress(socket) });
+    socket.emit('ended', answer);
   });
-  handle('input', inputSchema, (data) => {
-    terminal?.touch();
-    session()?.write(data);
-  });
-  handle('resize', sizeSchema, (size) => session()?.resize(size));
-  handle('ack', ackSchema, (bytes) => terminal?.ack(bytes));
-  handle('kbdAnswers', kbdAnswersSchema, (answers) => session()?.answerKeyboardInteractive(answers));
-  handle('end', z.undefined(), () => session()?.end('USER_CLOSED'));
+  handle('input', inputSchema, (data) => link?.input(data));
+  handle('resize', sizeSchema, (size) => link?.resize(size));
+  handle('ack', ackSchema, (bytes) => link?.ack(bytes));
+  handle('kbdAnswers', kbdAnswersSchema, (answers) => terminal?.session.answerKeyboardInteractive(answers));
+  handle('end', z.undefined(), () => link?.end());
 
   socket.on('disconnect', (reason) => {
     gone = true;
     clearTimeout(startTimer);
     log.debug('socket disconnected', { reason });
     if (invalid > 0) log.info('socket sent invalid messages', { count: invalid });
-    const t = terminal;
+    const l = link;
     terminal = undefined;
-    t?.socketGone(socket, reason);
+    link = undefined;
+    l?.gone(reason);
   });
 
   /** This socket's terminal went elsewhere or ended: it may start or resume another. */
   function released(): void {
     terminal = undefined;
+    link = undefined;
     if (!gone) armStartTimer();
+  }
+
+  /** The relayed terminal went elsewhere or ended (the page was told), or the relay broke. */
+  function relayEnded(how: LinkEnd): void {
+    released();
+    // The page reconnects and resumes, through whichever process its new socket reaches.
+    if (how === 'reconnect') socket.disconnect(true);
+  }
+
+  function linkLocal(live: LiveTerminal): void {
+    terminal = live;
+    link = {
+      input: (data) => {
+        live.touch();
+        live.session.write(data);
+      },
+      resize: (size) => live.session.resize(size),
+      ack: (bytes) => live.ack(bytes),
+      end: () => live.session.end('USER_CLOSED'),
+      gone: (reason = 'socket closed') => void live.peerGone(peer, reason),
+    };
   }
 
   /** The start's credentials; undefined once the page has been told why there are none. */
@@ -247,8 +286,8 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     });
     live.session = current;
     live.touch = () => clocks.touch();
-    live.attachFirst(socket, released);
-    terminal = live;
+    live.attachFirst(peer, released);
+    linkLocal(live);
     const client = ctx.clientAddress(socket);
     ctx.registry.add(current, { client, terminal: live });
     log.info('terminal starting', { session: current.id, client });
