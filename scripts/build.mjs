@@ -29,8 +29,22 @@ await build({
   outfile: join(pub, 'assets/app.js'),
   logLevel: 'warning',
 });
+// The admin console (issue 13): its own small bundle, served under <base>/admin/.
+await build({
+  entryPoints: [join(root, 'client/admin/main.ts')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  sourcemap: 'external',
+  outfile: join(pub, 'assets/admin.js'),
+  logLevel: 'warning',
+});
 mkdirSync(join(out, 'sourcemaps'));
 renameSync(join(pub, 'assets/app.js.map'), join(out, 'sourcemaps/app.js.map'));
+renameSync(join(pub, 'assets/admin.js.map'), join(out, 'sourcemaps/admin.js.map'));
+cpSync(join(root, 'client/admin.html'), join(pub, 'admin.html'));
+cpSync(join(root, 'client/admin/admin.css'), join(pub, 'assets/admin.css'));
 cpSync(join(root, 'client/index.html'), join(pub, 'index.html'));
 cpSync(join(root, 'client/styles.css'), join(pub, 'assets/app.css'));
 cpSync(require.resolve('@xterm/xterm/css/xterm.css'), join(pub, 'assets/xterm.css'));

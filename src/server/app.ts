@@ -38,6 +38,8 @@ import { SessionAdmission } from './socket/sessionAdmission.js';
 import { SessionRegistry } from './socket/sessionRegistry.js';
 import { createSocketServer, type GatewayIo } from './socket/socketServer.js';
 import { attachTerminal, type GatewaySocket } from './socket/terminalHandler.js';
+import { attachWatcher } from './socket/watchHandler.js';
+import { tokenMatches } from './http/adminRoutes.js';
 import { sshCryptoPath } from './ssh/cryptoPath.js';
 import { SshSession } from './ssh/sshSession.js';
 import type { Lookup } from './ssh/targetResolver.js';
@@ -173,7 +175,16 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   // Wraps Express and Socket.IO alike, so it must come after Socket.IO attached.
   guardHosts(httpServer, { allowedHosts: config.allowedHosts, exemptPaths: ['/healthz', '/readyz'], securityHeaders, log });
   const control = createClusterControl(io, registry, node, redis !== undefined, log);
-  io.on('connection', (socket: GatewaySocket) =>
+  io.on('connection', (socket: GatewaySocket) => {
+    const adminToken: unknown = (socket.handshake.auth as { adminToken?: unknown }).adminToken;
+    if (adminToken !== undefined) {
+      if (config.adminToken && typeof adminToken === 'string' && tokenMatches(adminToken, config.adminToken)) {
+        return attachWatcher(socket, { log, registry, clientAddress: (s) => proxyaddr(s.request, trustProxy), ...(relay && { relay: relay.visitor }) });
+      }
+      log.warn('admin socket refused', { code: 'AUTH_REQUIRED', client: proxyaddr(socket.request, trustProxy) });
+      socket.emit('ended', errorInfo('AUTH_REQUIRED', 'admin token required'));
+      return void socket.disconnect(true);
+    }
     attachTerminal(socket, {
       log,
       registry,
@@ -189,8 +200,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       browserCookie: (s) => browserCookie(s.request),
       endedTerminals,
       ...(relay && { relay: relay.visitor }),
-    }),
-  );
+    });
+  });
 
   app.use(securityHeaders);
   // Liveness: the process answers. Readiness: it wants new sessions.
@@ -203,7 +214,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     else if (!accepting) res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
     else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });
-  app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log }));
+  app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log, consolePage: join(publicDir, 'admin.html') }));
   app.use(
     config.basePath,
     createRoutes({

@@ -19,6 +19,8 @@ export interface SessionSummary {
   attached: boolean;
   /** ISO 8601, while detached: since when no page is attached. */
   detachedSince: string | null;
+  /** Operators watching it read-only now. */
+  watchers: number;
 }
 
 export interface NodeIdentity {

@@ -73,6 +73,8 @@ export interface ClientToServerEvents {
   ack: (bytes: number) => void;
   kbdAnswers: (answers: string[]) => void;
   end: () => void;
+  /** Admin sockets only (handshake `auth.adminToken`): watch a session, read-only. */
+  watch: (req: { session: string }) => void;
 }
 
 /** Values the page receives in its `<meta name="webssh-config">`. */

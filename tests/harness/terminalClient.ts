@@ -17,6 +17,8 @@ export interface ClientOptions {
   /** More request headers (sent on polling requests and the WebSocket upgrade). */
   headers?: Record<string, string>;
   autoAck?: boolean;
+  /** Socket.IO handshake `auth` (an admin watcher's token). */
+  auth?: Record<string, string>;
   /** Keep every output chunk (for `text`); off for floods, where only the window is scanned. */
   record?: boolean;
 }
@@ -55,7 +57,7 @@ export class TerminalClient {
     if (opts.cookie) headers.cookie = opts.cookie;
     if (opts.origin) headers.origin = opts.origin;
     const transports = opts.transport === 'polling' ? ['polling'] : opts.transport === 'default' ? ['polling', 'websocket'] : ['websocket'];
-    this.socket = io(url, { path: `${opts.basePath ?? '/ssh'}/socket.io`, transports, extraHeaders: headers, reconnection: false, forceNew: true });
+    this.socket = io(url, { path: `${opts.basePath ?? '/ssh'}/socket.io`, transports, extraHeaders: headers, reconnection: false, forceNew: true, ...(opts.auth && { auth: opts.auth }) });
     this.socket.on('status', (m) => this.#push(() => this.statuses.push(m)));
     this.socket.on('problem', (e) => this.#push(() => this.problems.push(e)));
     this.socket.on('kbdPrompt', (m) => this.#push(() => this.kbdPrompts.push(m)));

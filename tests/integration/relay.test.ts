@@ -16,12 +16,13 @@ let redis: TestRedis;
 let a: TestGateway;
 let b: TestGateway;
 let clients: TerminalClient[] = [];
+const token = randomBytes(24).toString('hex');
 
 beforeAll(async () => {
   sshd = await startSshd();
   redis = await startRedis();
-  a = await startGateway({ REDIS_URL: redis.url, SESSION_DETACH_SECONDS: '60' });
-  b = await startGateway({ REDIS_URL: redis.url, SESSION_DETACH_SECONDS: '60' });
+  a = await startGateway({ REDIS_URL: redis.url, SESSION_DETACH_SECONDS: '60', ADMIN_TOKEN: token });
+  b = await startGateway({ REDIS_URL: redis.url, SESSION_DETACH_SECONDS: '60', ADMIN_TOKEN: token });
   await Promise.all([a.gateway.ready(), b.gateway.ready()]);
 });
 
@@ -183,5 +184,57 @@ describe('resume relayed to the owning process', () => {
     const late = page(cookie, b);
     late.resume(att.session, again.attached.at(-1)!.secret);
     expect(await late.waitForEnd()).toMatchObject({ code: end.code }); // the owner remembers why, for its owner
+  });
+});
+
+describe('operators watch a session, read-only, from any process', () => {
+  function watcher(g: TestGateway, adminToken = token): TerminalClient {
+    const c = new TerminalClient(g.url, { auth: { adminToken } });
+    clients.push(c);
+    return c;
+  }
+
+  for (const where of ['on the owner', 'through the relay'] as const) {
+    it(`${where}: the watcher sees the screen and what follows, its input is refused, and the user is told when watching starts and stops`, async () => {
+      const user = await shell(browser(), a);
+      const session = user.attached[0]!.session;
+      user.send('echo before-$((6*7))\r');
+      await user.waitForText('before-42');
+      const w = watcher(where === 'on the owner' ? a : b);
+      w.socket.emit('watch', { session });
+      await w.waitFor('connected status', () => w.statuses.find((s) => s.state === 'connected'));
+      await w.waitForText('before-42'); // the recent screen
+      await user.waitFor('a watching notice', () => user.notices.find((n) => /started watching/.test(n.message)));
+      await eventually('listed as watched', () => a.gateway.registry.summaries(a.gateway.node).find((s) => s.id === session)?.watchers === 1);
+
+      user.send('echo live-$((6*7))\r');
+      await w.waitForText('live-42');
+      w.send('echo intruder-$((6*7))\r');
+      await w.waitFor('READ_ONLY', () => w.problems.find((p) => p.code === 'READ_ONLY'));
+      user.send('echo marker-$((6*7))\r');
+      await user.waitForText('marker-42');
+      expect(user.text).not.toContain('intruder');
+
+      w.close();
+      await user.waitFor('a stopped notice', () => user.notices.find((n) => /stopped watching/.test(n.message)));
+      await eventually('no watcher listed', () => a.gateway.registry.summaries(a.gateway.node).find((s) => s.id === session)?.watchers === 0);
+      user.send('echo still-$((6*7))\r');
+      await user.waitForText('still-42');
+    });
+  }
+
+  it('a wrong admin token is refused; a watched session that ends tells its watcher why', async () => {
+    const bad = watcher(b, 'not-the-token');
+    expect(await bad.waitForEnd()).toMatchObject({ code: 'AUTH_REQUIRED' });
+    const user = await shell(browser(), a);
+    const w = watcher(b);
+    w.socket.emit('watch', { session: user.attached[0]!.session });
+    await w.waitFor('connected status', () => w.statuses.find((s) => s.state === 'connected'));
+    user.send('exit\r');
+    const end = await w.waitForEnd();
+    expect(end.code).toBe((await user.waitForEnd()).code);
+    const none = watcher(b);
+    none.socket.emit('watch', { session: user.attached[0]!.session });
+    expect(await none.waitForEnd()).toMatchObject({ code: 'SESSION_NOT_FOUND' });
   });
 });

@@ -15,15 +15,27 @@ const idSchema = z.uuid();
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** Constant-time comparison of the presented bearer token with the configured one. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const presented = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
-  return presented !== undefined && timingSafeEqual(digest(presented), digest(token));
+/** Constant-time comparison of a presented token with the configured one. */
+export function tokenMatches(presented: string, token: string): boolean {
+  return timingSafeEqual(digest(presented), digest(token));
 }
 
-export function createAdminRoutes(deps: { token: string | undefined; control: ClusterControl; log: Logger }): Router {
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
+  return presented !== undefined && tokenMatches(presented, token);
+}
+
+export function createAdminRoutes(deps: { token: string | undefined; control: ClusterControl; log: Logger; consolePage: string }): Router {
   const router = express.Router();
   const { token, control, log } = deps;
+  // The console page holds no data (every call it makes carries the token), so it needs none.
+  router.get('/', (req, res) => {
+    if (!token) return sendError(res, 404, 'INVALID_REQUEST', 'not found');
+    // Its relative URLs (../assets, sessions) need the trailing slash.
+    if (!req.originalUrl.split('?')[0]!.endsWith('/')) return res.redirect(308, `${req.originalUrl.split('?')[0]}/`);
+    res.setHeader('Cache-Control', 'no-store');
+    res.sendFile(deps.consolePage);
+  });
   const authorize: RequestHandler = (req, res, next) => {
     if (!token) return sendError(res, 404, 'INVALID_REQUEST', 'not found');
     res.setHeader('Cache-Control', 'no-store');

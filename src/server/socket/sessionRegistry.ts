@@ -63,6 +63,7 @@ export class SessionRegistry extends EventEmitter<{ change: [] }> {
       bytesOut: s.flow.totals.sent,
       attached: meta.terminal?.attached ?? true,
       detachedSince: meta.terminal?.detachedSince === undefined ? null : new Date(meta.terminal.detachedSince).toISOString(),
+      watchers: meta.terminal?.watchers ?? 0,
     }));
   }
 
