@@ -82,7 +82,7 @@ function watch(s: SessionSummary): void {
   fit.fit();
   const who = s.target ? formatTarget(s.target) : s.id;
   watchStatus.textContent = `Connecting to ${who}…`;
-  const current = io({ path: new URL('../socket.io', location.href).pathname, auth: { adminToken: token }, reconnection: false });
+  const current: Socket<ServerToClientEvents, ClientToServerEvents> = io({ path: new URL('../socket.io', location.href).pathname, auth: { adminToken: token }, reconnection: false });
   socket = current;
   current.on('connect', () => current.emit('watch', { session: s.id }));
   current.on('status', () => void (watchStatus.textContent = `Watching ${who} (read-only; the user has been told)`));
