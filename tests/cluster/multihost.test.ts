@@ -14,6 +14,7 @@ import { REPO_DIR } from '../../src/tools/stack.js';
 import { admin, echo, listSessions, openShell, postLogin } from '../harness/cluster.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
+import { newBrowserCookie } from '../harness/resumingPage.js';
 
 let sshd: TestSshd;
 let redis: RedisServer;
@@ -81,5 +82,31 @@ describe('two gateway hosts behind one NGINX', () => {
     expect((await admin(b, token, 'DELETE', `/sessions/${newestOnA.id}`)).status).toBe(204);
     expect((await onA.waitForEnd()).code).toBe('ADMIN_TERMINATED');
     await echo(onB, 'b-unaffected');
+  });
+
+  it('a session owned by host A resumes on host B, relayed; an operator on host B watches it', async () => {
+    const [a, b] = hosts.map((h) => `http://127.0.0.1:${h.ports[0]}`) as [string, string];
+    const browser = newBrowserCookie();
+    const first = new TerminalClient(a, { cookie: browser });
+    open.push(first);
+    first.start({ host: '127.0.0.1', port: sshd.port, ...sshd.users.password });
+    const { session } = await first.waitForAttached();
+    first.send('echo on-a-$((6*7))\r');
+    await first.waitForText('on-a-42');
+    first.close();
+
+    const onB = new TerminalClient(b, { cookie: browser });
+    open.push(onB);
+    onB.resume(session, first.attached.at(-1)!.secret, first.streamOffset);
+    await onB.waitForAttached();
+    await echo(onB, 'relayed-to-a');
+    const listed = (await listSessions(b, token)).sessions.find((s) => s.id === session);
+    expect(listed).toMatchObject({ node: { host: 'host-a' }, attached: true });
+
+    const watcher = new TerminalClient(b, { auth: { adminToken: token } });
+    open.push(watcher);
+    watcher.socket.emit('watch', { session });
+    await watcher.waitForText('relayed-to-a-42');
+    await onB.waitFor('watching notice', () => onB.notices.find((n) => /started watching/.test(n.message)));
   });
 });
