@@ -6,7 +6,9 @@
  * versions, commit, how each path was installed and runs, figures).
  * Environment: BENCH_PATHS (comma list, default all), BENCH_SCENARIOS (comma list, default
  * all), BENCH_SESSIONS (100,500,1000), BENCH_WORKERS (2), BENCH_FLOOD_SECONDS (20),
- * BENCH_THROUGHPUT_MB (50), BENCH_OUT, BENCH_FRESH_INSTALL=1 (reinstall even if cached).
+ * BENCH_THROUGHPUT_MB (50), BENCH_DETACHED_SESSIONS (200), BENCH_OUT, BENCH_FRESH_INSTALL=1
+ * (reinstall even if cached). `relay` (stack path) compares a terminal on its owning worker
+ * with one resumed through the other worker, and measures detached sessions' memory.
  * `capacity` (not in the default set) runs the stack and container paths against
  * bench/capacityTarget.ts at BENCH_CAPACITY_SESSIONS (1000,2000,5000), BENCH_CAPACITY_BATCH
  * opens at a time (50).
@@ -20,6 +22,7 @@ import { browserScenario } from './scenarios/browser.js';
 import { capacity } from './scenarios/capacity.js';
 import { concurrency, flood } from './scenarios/load.js';
 import { reloadUnderLoad } from './scenarios/reload.js';
+import { detachedMemory, relayPath } from './scenarios/relay.js';
 import { printTable, type Row } from './report.js';
 import { percentile } from './stats.js';
 import { removeHeapDir } from './liveMemory.js';
@@ -27,7 +30,7 @@ import { startPaths } from './paths.js';
 import { gatewayPath } from './terminals.js';
 
 const env = process.env;
-const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,reload,browser').split(','));
+const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,relay,reload,browser').split(','));
 const workers = Number(env.BENCH_WORKERS ?? 2);
 const rows: Row[] = [];
 const results: Record<string, Record<string, unknown>> = {};
@@ -154,6 +157,31 @@ try {
         await target.close();
       }
     }
+  }
+  if (wanted.has('relay') && bench.stack) {
+    // Owner: worker 0. Relayed: a page on worker 1 using a terminal worker 0 owns.
+    const [w0, w1] = bench.stack.workerPorts.map((p) => `http://127.0.0.1:${p}`) as [string, string];
+    const owner = relayPath('stack worker (owner)', w0, sshd);
+    const relayed = relayPath('stack relayed', w0, sshd, w1);
+    let ownerEcho: number | undefined;
+    for (const p of [owner, relayed]) {
+      const t = await p.open('publickey');
+      const r = await echoLatency(t, 300);
+      t.close();
+      ownerEcho ??= r.p50_ms;
+      record('relay echo latency', p.name, r, p === owner ? undefined : `${ratio(r.p50_ms, ownerEcho, false) ?? ''} over owner`);
+    }
+    const mbs = new Map<string, number[]>();
+    for (let round = 0; round < 5; round++) {
+      for (const p of [owner, relayed]) mbs.set(p.name, [...(mbs.get(p.name) ?? []), (await throughput(p, Number(env.BENCH_THROUGHPUT_MB ?? 50))).mb_per_s]);
+    }
+    const ownerMbs = percentile(mbs.get(owner.name)!, 50);
+    for (const p of [owner, relayed]) {
+      const median = percentile(mbs.get(p.name)!, 50);
+      record('relay throughput', p.name, { mb_per_s_median: median, runs: mbs.get(p.name)!.join(' / ') }, p === owner ? undefined : `${Math.round((median / ownerMbs) * 100)} % of owner`);
+    }
+    const pid = (await bench.stack.pm2.list()).find((x) => x.port === bench.stack!.workerPorts[0])!.pid;
+    record('detached session memory', 'stack worker (owner)', await detachedMemory(w0, bench.stack.adminToken, pid, sshd, Number(env.BENCH_DETACHED_SESSIONS ?? 200)));
   }
   // `pm2 reload` of the local stack; the container's equivalent is a deploy, not measured here.
   if (wanted.has('reload') && bench.stack) record('reload under load', 'stack', await reloadUnderLoad(bench.stack, sshd, 6));

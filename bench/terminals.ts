@@ -50,7 +50,7 @@ export interface BenchPath {
   open(auth: Auth, opts?: OpenOptions): Promise<BenchTerminal>;
 }
 
-const PROMPT = /\$ $/;
+export const PROMPT = /\$ $/;
 const TAIL = 4096;
 
 /** Keeps the tail of the output and wakes waiters on every chunk (the direct path has no TerminalClient). */
@@ -125,33 +125,7 @@ export function gatewayPath(name: string, url: string, sshd: SshTarget, sshHost 
     open: async (auth, opts = {}) => {
       // record: false keeps only a window of recent text, which is what waitForText scans.
       const c = new TerminalClient(url, { cookie: await routeCookie(url), autoAck: false, record: false });
-      const callbacks = new Set<(c: Buffer) => void>();
-      let pending = 0;
-      let timer: NodeJS.Timeout | undefined;
-      let budget = opts.ackBytesPerSecond ?? Infinity;
-      let budgetAt = Date.now();
-      const flush = () => {
-        timer = undefined;
-        if (opts.ackBytesPerSecond !== undefined) {
-          const now = Date.now();
-          budget = Math.min(budget + ((now - budgetAt) / 1000) * opts.ackBytesPerSecond, opts.ackBytesPerSecond);
-          budgetAt = now;
-        }
-        const n = Math.min(pending, Math.floor(budget));
-        if (n > 0) {
-          pending -= n;
-          budget -= n;
-          c.socket.emit('ack', n);
-        }
-        if (pending > 0) timer = setTimeout(flush, FLOW.ackFlushMs);
-      };
-      c.socket.on('output', (data) => {
-        const buf = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
-        for (const cb of callbacks) cb(buf);
-        pending += buf.length;
-        if (pending >= FLOW.ackEveryBytes && opts.ackBytesPerSecond === undefined) flush();
-        else timer ??= setTimeout(flush, FLOW.ackFlushMs);
-      });
+      const t = benchTerminal(c, opts);
       c.start({ host: sshHost, port: sshd.port, ...credentials(sshd, auth) });
       try {
         await c.waitForState('connected', opts.timeoutMs ?? 60_000);
@@ -160,22 +134,57 @@ export function gatewayPath(name: string, url: string, sshd: SshTarget, sshHost 
         // A failed open must not leave its socket behind (capacity runs fail thousands).
         // Named before close(), whose own 'io client disconnect' would hide the cause.
         const why = openFailure(c, err);
-        if (timer) clearTimeout(timer);
-        c.close();
+        t.close();
         throw new Error(why, { cause: err });
       }
-      return {
-        send: (d) => c.send(d),
-        onData: (cb) => (callbacks.add(cb), () => void callbacks.delete(cb)),
-        waitFor: async (p, ms) => void (await c.waitForText(p, ms ?? 60_000)),
-        get received() {
-          return c.received;
-        },
-        close: () => {
-          if (timer) clearTimeout(timer);
-          c.close();
-        },
-      };
+      return t;
+    },
+  };
+}
+
+/**
+ * A gateway TerminalClient as a BenchTerminal: acks as the page does (a batch once
+ * FLOW.ackEveryBytes arrived or FLOW.ackFlushMs passed), or at most
+ * `ackBytesPerSecond` (a slow browser).
+ */
+export function benchTerminal(c: TerminalClient, opts: OpenOptions = {}): BenchTerminal {
+  const callbacks = new Set<(c: Buffer) => void>();
+  let pending = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let budget = opts.ackBytesPerSecond ?? Infinity;
+  let budgetAt = Date.now();
+  const flush = () => {
+    timer = undefined;
+    if (opts.ackBytesPerSecond !== undefined) {
+      const now = Date.now();
+      budget = Math.min(budget + ((now - budgetAt) / 1000) * opts.ackBytesPerSecond, opts.ackBytesPerSecond);
+      budgetAt = now;
+    }
+    const n = Math.min(pending, Math.floor(budget));
+    if (n > 0) {
+      pending -= n;
+      budget -= n;
+      c.socket.emit('ack', n);
+    }
+    if (pending > 0) timer = setTimeout(flush, FLOW.ackFlushMs);
+  };
+  c.socket.on('output', (data) => {
+    const buf = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+    for (const cb of callbacks) cb(buf);
+    pending += buf.length;
+    if (pending >= FLOW.ackEveryBytes && opts.ackBytesPerSecond === undefined) flush();
+    else timer ??= setTimeout(flush, FLOW.ackFlushMs);
+  });
+  return {
+    send: (d) => c.send(d),
+    onData: (cb) => (callbacks.add(cb), () => void callbacks.delete(cb)),
+    waitFor: async (p, ms) => void (await c.waitForText(p, ms ?? 60_000)),
+    get received() {
+      return c.received;
+    },
+    close: () => {
+      if (timer) clearTimeout(timer);
+      c.close();
     },
   };
 }
@@ -188,7 +197,7 @@ function openFailure(c: TerminalClient, err: unknown): string {
   return (err as Error).message.replace(/;.*$/s, '');
 }
 
-function credentials(sshd: SshTarget, auth: Auth) {
+export function credentials(sshd: SshTarget, auth: Auth) {
   return auth === 'password' ? { ...sshd.users.password } : { username: sshd.users.keys.username, privateKey: sshd.users.keys.ed25519 };
 }
 

@@ -43,7 +43,7 @@ describe('npm run bench', () => {
     const out = join(dir, 'results.json');
     const { code, stdout } = await runBench(
       // Not the container path: it needs a Docker engine, which `npm run test:container` owns.
-      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_OUT: out },
+      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_DETACHED_SESSIONS: '10', BENCH_OUT: out },
       380_000,
     );
     expect(code).toBe(0);
@@ -84,6 +84,12 @@ describe('npm run bench', () => {
       expect(r['flood (client acks 1 MB/s)']![path]!.ctrl_c_to_prompt_ms).toBeGreaterThan(0);
       expect(r.browser![path]!.seq_200000_s).toBeGreaterThan(0);
     }
+    // Issue 13: a terminal resumed through the other worker, beside the same on its owner.
+    for (const path of ['stack worker (owner)', 'stack relayed']) {
+      expect(r['relay echo latency']![path]!.p50_ms).toBeGreaterThan(0);
+      expect(r['relay throughput']![path]!.mb_per_s_median).toBeGreaterThan(0);
+    }
+    expect(r['detached session memory']!['stack worker (owner)']).toMatchObject({ sessions: 10 });
     expect(r['reload under load']!.stack).toMatchObject({ connects_failed: 0, complete_streams: 6 });
   });
 
