@@ -194,7 +194,16 @@ export class Session {
     });
     socket.on('notice', (msg) => current() && this.events.notice(msg));
     socket.on('problem', (err) => current() && this.events.problem(err));
-    socket.on('ended', (err) => current() && this.finish(toFailure(err)));
+    socket.on('ended', (err) => {
+      if (!current()) return;
+      const info = toFailure(err);
+      // A resume the gateway could not look up (Redis away) is not an answer: keep trying.
+      if (this.phase === 'reconnecting' && info.code === 'SERVICE_UNAVAILABLE') {
+        socket.disconnect();
+        return this.lost(info, info.message);
+      }
+      this.finish(info);
+    });
     socket.on('connect_error', (err) => current() && this.lost(connectErrorInfo(err), err.message));
     socket.on('disconnect', (reason) => {
       if (!current() || reason === 'io client disconnect') return;

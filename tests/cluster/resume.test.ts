@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionSummary } from '../../src/shared/admin.js';
 import { startStack, type Stack } from '../../src/tools/stack.js';
+import { waitForHttp } from '../../src/tools/waitForHttp.js';
 import { listSessions, routeCookie } from '../harness/cluster.js';
 import { newBrowserCookie, ResumingPage } from '../harness/resumingPage.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
@@ -44,10 +45,12 @@ function numbers(text: string, tag: string): number[] {
 async function routeAwayFrom(pid: number): Promise<string> {
   for (let i = 0; i < 16; i++) {
     const route = `webssh_route=${randomBytes(12).toString('base64url')}`;
-    const probe = track(new TerminalClient(stack.url, { cookie: `${route}; ${newBrowserCookie()}` }));
+    // No browser cookie: not resumable, so closing it ends it (a detached one would hold a drain).
+    const probe = track(new TerminalClient(stack.url, { cookie: route }));
+    const before = new Set((await listSessions(stack.url, stack.adminToken)).sessions.map((s) => s.id));
     probe.start(creds());
-    const { session } = await probe.waitForAttached();
-    const where = await owner(session);
+    await probe.waitForState('connected');
+    const where = (await listSessions(stack.url, stack.adminToken)).sessions.find((s) => !before.has(s.id));
     probe.close();
     if (where && where.node.pid !== pid) return route;
   }
@@ -102,4 +105,23 @@ describe('resume through NGINX and PM2', () => {
     page.send('exit\r'); // its drain has nothing left to wait for
     await reload;
   }, 180_000);
+
+  it('kill -9 of the owner during a detach: the page that comes back is told the session is gone, with its code', async () => {
+    await expect.poll(async () => (await stack.pm2.list()).filter((p) => p.status === 'online').length, { timeout: 30_000, interval: 200 }).toBe(2);
+    const browser = newBrowserCookie();
+    const route = await routeCookie(stack.url);
+    const first = track(new TerminalClient(stack.url, { cookie: `${route}; ${browser}` }));
+    first.start(creds());
+    const { session } = await first.waitForAttached();
+    first.close();
+    await expect.poll(async () => (await owner(session))?.attached, { timeout: 10_000, interval: 100 }).toBe(false);
+    const killed = (await owner(session))!.node.pid;
+    process.kill(killed, 'SIGKILL');
+    // The page comes back once its worker answers again (the browser retries until then).
+    await expect.poll(async () => (await stack.pm2.list()).filter((p) => p.status === 'online' && p.pid !== killed).length, { timeout: 30_000, interval: 200 }).toBe(2);
+    await Promise.all(stack.workerPorts.map((p) => waitForHttp(`http://127.0.0.1:${p}/readyz`, 20_000)));
+    const back = track(new TerminalClient(stack.url, { cookie: `${route}; ${browser}` }));
+    back.resume(session, first.attached.at(-1)!.secret, first.streamOffset);
+    expect(await back.waitForEnd(30_000)).toMatchObject({ code: 'SESSION_NOT_FOUND' });
+  }, 90_000);
 });

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../../src/tools/redisServer.js';
+import { MAX_RESUME_REFUSALS } from '../../src/server/socket/terminalHandler.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
@@ -142,6 +143,23 @@ describe('resume relayed to the owning process', () => {
     owner.resume(session, secret);
     await owner.waitForAttached();
     await pid(owner);
+  });
+
+  it('a socket guessing session ids is closed after a few refusals: no find storm from one connection', async () => {
+    const guesser = page(browser(), b);
+    const secret = randomBytes(32).toString('base64url');
+    let refused = 0;
+    // One guess at a time: a second resume while one is being looked up is SESSION_ACTIVE.
+    for (let i = 0; i < 8 && guesser.disconnectReason === undefined; i++) {
+      guesser.resume(`00000000-0000-4000-8000-00000000000${i}`, secret);
+      await guesser.waitFor('a refusal or the disconnect', () => guesser.ended ?? guesser.disconnectReason);
+      if (guesser.ended) refused++;
+      guesser.ended = undefined;
+    }
+    await guesser.waitFor('disconnect', () => guesser.disconnectReason);
+    expect(refused).toBe(MAX_RESUME_REFUSALS);
+    expect(guesser.disconnectReason).toBe('io server disconnect');
+    expect(b.logs.filter((l) => l.includes('resume refused')).length).toBeLessThanOrEqual(MAX_RESUME_REFUSALS);
   });
 
   it('the later of two pages wins, across processes either way, and the earlier one is told', async () => {

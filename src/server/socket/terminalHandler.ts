@@ -51,6 +51,13 @@ export interface TerminalContext {
 
 const KNOWN_EVENTS = new Set<string>(['start', 'resume', 'input', 'resize', 'ack', 'kbdAnswers', 'end']);
 
+/**
+ * Refused resumes a socket may collect before it is closed: a page needs one or two (a
+ * stale offer); a socket guessing ids would otherwise make every process of the cluster
+ * answer a find per guess.
+ */
+export const MAX_RESUME_REFUSALS = 5;
+
 export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): void {
   /**
    * `starting` is set synchronously, before the first await of a start: a second start
@@ -66,6 +73,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
   const peer = socketPeer(socket);
   /** Invalid messages are answered one by one but logged once, at disconnect: no log flooding. */
   let invalid = 0;
+  let refusals = 0;
   const log = ctx.log.child({ socket: socket.id });
   const problem = (code: ErrorCode, detail?: string): void => void socket.emit('problem', errorInfo(code, detail));
   const reject = (detail: string): void => {
@@ -172,6 +180,10 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     answer ??= errorInfo(found ? 'RESUME_REFUSED' : 'SESSION_NOT_FOUND');
     if (answer.code === 'RESUME_REFUSED' || answer.code === 'SESSION_NOT_FOUND') log.warn('resume refused', { code: answer.code, session: cmd.session, client: ctx.clientAddress(socket) });
     socket.emit('ended', answer);
+    if (++refusals >= MAX_RESUME_REFUSALS) {
+      log.warn('socket closed: too many refused resumes', { code: answer.code, count: refusals });
+      socket.disconnect(true);
+    }
   });
   handle('input', inputSchema, (data) => link?.input(data));
   handle('resize', sizeSchema, (size) => link?.resize(size));
