@@ -51,6 +51,11 @@ export class App {
     return this.session?.state ?? 'idle';
   }
 
+  /** What file requests need now (the panel asks at each request): undefined unless connected. */
+  fileAccess(): { session: string; secret: string } | undefined {
+    return this.session?.fileAccess;
+  }
+
   /** First action after page load, depending on the page's mode. */
   boot(): void {
     if (this.parts.config.mode === 'grant') this.start({ kind: 'grant' });
@@ -133,7 +138,8 @@ export class App {
       },
       attached: (msg, resumed) => {
         answered = true;
-        remember(msg);
+        // detachSeconds 0: the gateway keeps nothing for a page that leaves, so offer nothing.
+        if (msg.detachSeconds > 0) remember(msg);
         this.lastTarget = { ...msg.target };
         status.showStatus({ state: 'connected', target: msg.target }, label);
         if (resumed) status.showProblem('Resumed: the same session, nothing lost.');

@@ -10,6 +10,8 @@
  *   flowControl.ts render-ack accounting (pure)
  *   input.ts       input chunking (pure)
  *   retryAfter.ts  RATE_LIMITED's wait: when a retry may start, how long is left (pure)
+ *   fileApi.ts     the file endpoints: list, mkdir, rename, delete, download links, resumable uploads
+ *   filePanel.ts   the file panel: browse, transfers with progress, drag and drop (transferRate.ts: its text)
  *   app.ts         controller: form/grant start, reconnect, UI routing
  *   loginForm.ts, kbdDialog.ts, statusBar.ts, notice.ts, search.ts: UI pieces
  */
@@ -18,6 +20,8 @@ import { App } from './app.js';
 import { attachShortcuts } from './clipboard.js';
 import { readConfig, readOptions } from './config.js';
 import { byId } from './dom.js';
+import { FileApi } from './fileApi.js';
+import { FilePanel } from './filePanel.js';
 import { KbdDialog } from './kbdDialog.js';
 import { LoginForm } from './loginForm.js';
 import { NoticeBanner } from './notice.js';
@@ -47,6 +51,8 @@ const app: App = new App({
   notice: new NoticeBanner(),
   kbd: new KbdDialog(() => view.term.focus()),
 });
+
+new FilePanel(new FileApi(config.root, () => app.fileAccess()), view.term);
 
 window.__webssh = Object.freeze({ term: view.term, state: () => app.state });
 app.boot();

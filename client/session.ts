@@ -107,6 +107,11 @@ export class Session {
     return this.resumable?.session;
   }
 
+  /** What file requests must carry (issue 14): the session and its current secret, while connected. */
+  get fileAccess(): { session: string; secret: string } | undefined {
+    return this.phase === 'connected' && this.resumable ? { session: this.resumable.session, secret: this.resumable.secret } : undefined;
+  }
+
   /** Keyboard/paste input from `term.onData`; queued while reconnecting, dropped unless a shell is (or was) up. */
   input(data: string): void {
     this.send(chunkString(data), new TextEncoder().encode(data).byteLength);

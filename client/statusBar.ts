@@ -24,6 +24,8 @@ export class StatusBar {
   readonly editLogin = byId('edit-login', HTMLButtonElement);
   /** Ends the session for good (a closed page or a dropped network only detaches it). */
   readonly disconnect = byId('disconnect', HTMLButtonElement);
+  /** Opens the file panel; shown while a terminal is connected. */
+  private readonly files = byId('files-toggle', HTMLButtonElement);
   private problemTimer: ReturnType<typeof setTimeout> | undefined;
   private waitTimer: ReturnType<typeof setInterval> | undefined;
   /** Ticks the "Reconnecting in N s" countdown. */
@@ -48,6 +50,7 @@ export class StatusBar {
     if (options.tooltip) this.root.title = options.tooltip;
     else this.root.removeAttribute('title');
     this.disconnect.hidden = state !== 'connected' && state !== 'reconnecting';
+    this.files.hidden = state !== 'connected';
     if (state !== 'reconnecting') clearInterval(this.countdown);
     if (state !== 'ended') {
       this.stopWait();

@@ -17,32 +17,28 @@ execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', joi
 });
 
 mkdirSync(join(pub, 'assets'), { recursive: true });
-await build({
-  entryPoints: [join(root, 'client/main.ts')],
-  bundle: true,
-  format: 'esm',
-  target: 'es2022',
-  minify: true,
-  // The map holds the whole client source (3.3 MB): written for whoever debugs a stack
-  // trace, but outside dist/public and without a sourceMappingURL, so it is never served.
-  sourcemap: 'external',
-  outfile: join(pub, 'assets/app.js'),
-  logLevel: 'warning',
-});
-// The admin console (issue 13): its own small bundle, served under <base>/admin/.
-await build({
-  entryPoints: [join(root, 'client/admin/main.ts')],
-  bundle: true,
-  format: 'esm',
-  target: 'es2022',
-  minify: true,
-  sourcemap: 'external',
-  outfile: join(pub, 'assets/admin.js'),
-  logLevel: 'warning',
-});
 mkdirSync(join(out, 'sourcemaps'));
-renameSync(join(pub, 'assets/app.js.map'), join(out, 'sourcemaps/app.js.map'));
-renameSync(join(pub, 'assets/admin.js.map'), join(out, 'sourcemaps/admin.js.map'));
+/**
+ * One browser bundle. Its map holds the whole client source (3.3 MB for the terminal
+ * page): written for whoever debugs a stack trace, but outside dist/public and without a
+ * sourceMappingURL, so it is never served.
+ */
+async function bundle(entry, name) {
+  await build({
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    sourcemap: 'external',
+    outfile: join(pub, `assets/${name}`),
+    logLevel: 'warning',
+  });
+  renameSync(join(pub, `assets/${name}.map`), join(out, `sourcemaps/${name}.map`));
+}
+await bundle('client/main.ts', 'app.js');
+// The admin console (issue 13), served under <base>/admin/.
+await bundle('client/admin/main.ts', 'admin.js');
 cpSync(join(root, 'client/admin.html'), join(pub, 'admin.html'));
 cpSync(join(root, 'client/admin/admin.css'), join(pub, 'assets/admin.css'));
 cpSync(join(root, 'client/index.html'), join(pub, 'index.html'));

@@ -16,6 +16,7 @@ import proxyaddr from 'proxy-addr';
 import type { NodeIdentity } from '../shared/admin.js';
 import { createClusterControl, type ClusterControl } from './cluster/clusterControl.js';
 import { createAdminRoutes } from './http/adminRoutes.js';
+import { createFileRoutes } from './files/fileRoutes.js';
 import type { Config } from './config.js';
 import { GrantSealer } from './core/credentialGrant.js';
 import { MemoryGrantStore, type GrantStore } from './core/grantStore.js';
@@ -214,6 +215,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     else if (!accepting) res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
     else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });
+  app.use(`${config.basePath}/files`, createFileRoutes({ settings: config.files, registry, allowedOrigins: config.allowedOrigins, log }).router);
   app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log, consolePage: join(publicDir, 'admin.html') }));
   app.use(
     config.basePath,
@@ -291,8 +293,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     accepting = false;
     registry.endAll('SHUTTING_DOWN');
     await admission.close(); // the ended sessions' leases leave Redis before the connection does
-    await io.close(); // also closes the HTTP server
-    httpServer.closeAllConnections();
+    const closing = io.close(); // also closes the HTTP server, which waits for every connection...
+    httpServer.closeAllConnections(); // ...so a download still streaming must not hold the exit
+    await closing;
     await relay?.close();
     await redis?.close();
   }

@@ -10,6 +10,7 @@ import type { LoginLimits } from './core/loginPolicy.js';
 import type { DeadlineSettings } from './core/sessionDeadlines.js';
 import type { ResumeSettings } from './socket/liveTerminal.js';
 import type { SessionLimits } from './core/sessionLimits.js';
+import type { FileSettings } from './files/fileSettings.js';
 
 const list = z
   .string()
@@ -62,6 +63,9 @@ const schema = z.object({
   SESSION_MAX_SECONDS: int(0, 2_592_000).default(0),
   SESSION_DETACH_SECONDS: int(0, 86_400).default(300),
   RESUME_REPLAY_BYTES: int(0, 16 * 1024 * 1024).default(64 * 1024),
+  SFTP_ENABLED: z.enum(['true', 'false']).default('true'),
+  SFTP_MAX_FILE_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3),
+  SFTP_MAX_TRANSFERS: int(1, 1000).default(4),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be redis://… or rediss://…' }).optional(),
   REDIS_TIMEOUT_MS: int(100, 60_000).default(1500),
   /** Set by PM2 for each cluster instance; its presence means "more than one process". */
@@ -111,6 +115,8 @@ export interface Config {
   /** Idle timeout and maximum lifetime of a session (0 = off). */
   sessionDeadlines: DeadlineSettings;
   resume: ResumeSettings;
+  /** File transfer over SFTP beside the terminal (issue 14). */
+  files: FileSettings;
   /** PM2's instance number, when run by PM2. */
   instance: string | undefined;
   nodeName: string | undefined;
@@ -173,6 +179,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     socketStartTimeoutMs: v.SOCKET_START_TIMEOUT_SECONDS * 1000,
     sessionDeadlines: { idleMs: v.SESSION_IDLE_TIMEOUT_SECONDS * 1000, maxMs: v.SESSION_MAX_SECONDS * 1000 },
     resume: { detachMs: v.SESSION_DETACH_SECONDS * 1000, replayBytes: v.RESUME_REPLAY_BYTES },
+    files: { enabled: v.SFTP_ENABLED === 'true', maxFileBytes: v.SFTP_MAX_FILE_BYTES, maxTransfers: v.SFTP_MAX_TRANSFERS },
     redisUrl: v.REDIS_URL,
     redisTimeoutMs: v.REDIS_TIMEOUT_MS,
     instance: v.NODE_APP_INSTANCE,

@@ -14,6 +14,7 @@ import { listSessions, routeCookie } from '../harness/cluster.js';
 import { newBrowserCookie, ResumingPage } from '../harness/resumingPage.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
+import { numbers } from '../harness/shellProbes.js';
 
 let stack: Stack;
 let sshd: TestSshd;
@@ -35,10 +36,6 @@ const creds = () => ({ host: '127.0.0.1', port: sshd.port, ...sshd.users.passwor
 
 async function owner(session: string): Promise<SessionSummary | undefined> {
   return (await listSessions(stack.url, stack.adminToken)).sessions.find((s) => s.id === session);
-}
-
-function numbers(text: string, tag: string): number[] {
-  return [...text.matchAll(new RegExp(`${tag}:(\\d+)\\r?\\n`, 'g'))].map((m) => Number(m[1]));
 }
 
 /** A route cookie NGINX sends to a worker other than `pid`'s, found by logging in with candidates. */

@@ -102,7 +102,8 @@ function sshdConfig(dir: string, port: number, addresses: string[], extra: strin
     'UseDNS no',
     'PrintMotd no',
     'PrintLastLog no',
-    'Subsystem sftp internal-sftp',
+    // Unless the test's own lines name the sftp subsystem (sshd refuses a second one).
+    ...(head.some((l) => /^\s*Subsystem\s+sftp\b/i.test(l)) ? [] : ['Subsystem sftp internal-sftp']),
     ...tail,
     '',
   ].join('\n');

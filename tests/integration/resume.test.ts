@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
 import { TerminalClient } from '../harness/terminalClient.js';
+import { eventually, numbers, shellPid } from '../harness/shellProbes.js';
 
 let sshd: TestSshd;
 let gw: TestGateway;
@@ -45,33 +46,11 @@ async function shell(cookie: string, g: TestGateway = gw): Promise<TerminalClien
   return c;
 }
 
-async function pid(c: TerminalClient): Promise<string> {
-  const tag = randomBytes(4).toString('hex');
-  c.send(`echo ${tag}-$$-pid\r`);
-  await c.waitForText(new RegExp(`${tag}-\\d+-pid`));
-  return new RegExp(`${tag}-(\\d+)-pid`).exec(c.text)![1]!;
-}
-
-/** Re-checks `predicate` every 20 ms (gateway state has no event a closed client would see). */
-async function eventually<T>(what: string, predicate: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = predicate();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20)); // polling interval: the predicate decides
-  }
-}
-
-function numbers(text: string, tag: string): number[] {
-  return [...text.matchAll(new RegExp(`${tag}:(\\d+)\\r?\\n`, 'g'))].map((m) => Number(m[1]));
-}
-
 describe('resume on the same gateway', () => {
   it('a dropped socket detaches; a new socket with the offset gets every line exactly once, in order, and the same shell', async () => {
     const cookie = browser();
     const a = await shell(cookie);
-    const shellPid = await pid(a);
+    const firstPid = await shellPid(a);
     a.send('for i in $(seq 1 150); do echo L:$i; sleep 0.02; done\r');
     await a.waitForText(/L:40\r?\n/);
     a.close();
@@ -87,7 +66,7 @@ describe('resume on the same gateway', () => {
     expect(again.secret).not.toBe(left.secret); // rotated at every attach
     await b.waitForText(/L:150\r?\n/);
     expect(numbers(left.text + b.text, 'L')).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
-    expect(await pid(b)).toBe(shellPid);
+    expect(await shellPid(b)).toBe(firstPid);
     expect(summary()?.attached).toBe(true);
     expect(summary()?.detachedSince).toBeNull();
   });
@@ -95,7 +74,7 @@ describe('resume on the same gateway', () => {
   it('a fresh page (no offset) gets the recent screen, then the same shell', async () => {
     const cookie = browser();
     const a = await shell(cookie);
-    const shellPid = await pid(a);
+    const firstPid = await shellPid(a);
     a.send('echo recent-$((6*7))\r');
     await a.waitForText('recent-42');
     a.close();
@@ -103,7 +82,7 @@ describe('resume on the same gateway', () => {
     b.resume(a.attached[0]!.session, a.attached.at(-1)!.secret);
     await b.waitForAttached();
     await b.waitForText('recent-42');
-    expect(await pid(b)).toBe(shellPid);
+    expect(await shellPid(b)).toBe(firstPid);
   });
 
   it('refuses a wrong secret, a stale one, another browser, an unknown id, and leaves the session to its owner', async () => {
@@ -149,7 +128,7 @@ describe('resume on the same gateway', () => {
   it('two pages of one browser resume at once: the later wins, the earlier is told RESUMED_ELSEWHERE', async () => {
     const cookie = browser();
     const a = await shell(cookie);
-    const shellPid = await pid(a);
+    const firstPid = await shellPid(a);
     const { session, secret } = a.attached.at(-1)!;
     // The first page is still attached: taking over is allowed with the current secret.
     const b = page(cookie);
@@ -160,7 +139,7 @@ describe('resume on the same gateway', () => {
     c.resume(session, taken.secret, b.streamOffset);
     await c.waitForAttached();
     expect(await b.waitForEnd()).toMatchObject({ code: 'RESUMED_ELSEWHERE' });
-    expect(await pid(c)).toBe(shellPid);
+    expect(await shellPid(c)).toBe(firstPid);
   });
 
   it('a page without the browser cookie is not resumable: its disconnect ends the session, as before', async () => {
@@ -226,11 +205,14 @@ describe('detach window', () => {
     try {
       const c = page(browser(), off);
       c.start({ host: sshd.host, port: sshd.port, ...sshd.users.password });
-      await c.waitForState('connected');
-      expect(c.attached).toEqual([]);
+      const att = await c.waitForAttached(); // the secret still authorises file transfers
+      expect(att.detachSeconds).toBe(0); // the page does not try to resume
       const id = off.gateway.registry.list()[0]!.id;
       c.close();
       await eventually('session gone', () => !off.gateway.registry.find(id));
+      const again = page(c.socket.io.opts.extraHeaders!.cookie!, off);
+      again.resume(att.session, att.secret);
+      expect(await again.waitForEnd()).toMatchObject({ code: 'SESSION_NOT_FOUND' });
     } finally {
       await off.close();
     }

@@ -115,7 +115,9 @@ export class LiveTerminal {
    */
   connected(): void {
     this.#resumable = this.owner !== undefined && this.settings.detachMs > 0;
-    if (!this.#resumable || !this.#attached) return;
+    // The secret also authorises the page's file transfers (files/fileRoutes.ts), so a page
+    // with the cookie gets one even when detaching is off (`detachSeconds: 0`).
+    if (this.owner === undefined || !this.#attached) return;
     this.#attached.output.flush(); // the offset counts what this socket was sent
     this.#announce(this.replay.end, false);
   }
@@ -129,6 +131,17 @@ export class LiveTerminal {
   mayResumeDigests(cookie: Buffer, secret: Buffer): boolean {
     const proof = this.proof;
     return !this.#disposed && proof !== undefined && proves(proof, cookie, secret);
+  }
+
+  /** The page attached now (its cookie and current secret) may transfer files; resumable or not. */
+  mayUseFiles(cookie: string | undefined, secret: string | undefined): boolean {
+    if (this.#disposed || !this.owner || !this.#secretHash || cookie === undefined || secret === undefined) return false;
+    return proves({ owner: this.owner, secretHash: this.#secretHash }, digest(cookie), digest(secret));
+  }
+
+  /** SHA-256 of the browser cookie that started the session (download links are bound to it). */
+  get ownerDigest(): Buffer | undefined {
+    return this.owner;
   }
 
   /** What a resume must match; undefined while the session cannot be resumed. */

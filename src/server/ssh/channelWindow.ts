@@ -30,11 +30,19 @@ function protocolOf(client: object): ProtocolInternals {
   return proto as ProtocolInternals;
 }
 
-/** Makes the session channels this connected client opens advertise `window` bytes. */
+/**
+ * Makes the next session channel this connected client opens (the shell) advertise
+ * `window` bytes. Only that one: ssh2 keeps managing every later channel's window from
+ * its own count, which starts at its 2 MiB, so an SFTP channel opened with the smaller
+ * window would stall once the server used it up (ssh2 would think half was still left).
+ */
 export function advertiseSessionWindow(client: object, window: number): void {
   const proto = protocolOf(client);
   const open = proto.session.bind(proto);
-  proto.session = (chan, _initWindow, maxPacket) => open(chan, window, maxPacket);
+  proto.session = (chan, _initWindow, maxPacket) => {
+    proto.session = open; // the bound original: it behaves as before for every later channel
+    open(chan, window, maxPacket);
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  * DisposableStore, released exactly once by `end()`, whatever path gets there first.
  */
 import { randomUUID } from 'node:crypto';
-import ssh2, { type ClientChannel, type ConnectConfig, type Prompt } from 'ssh2';
+import ssh2, { type ClientChannel, type ConnectConfig, type Prompt, type SFTPWrapper } from 'ssh2';
 import { errorInfo, type ErrorCode, type ErrorInfo } from '../../shared/errors.js';
 import { FLOW } from '../../shared/limits.js';
 import type { KbdPromptMessage, StatusMessage } from '../../shared/protocol.js';
@@ -50,6 +50,8 @@ export class SshSession {
   readonly #store = new DisposableStore();
   readonly #log: Logger;
   #stream: ClientChannel | undefined;
+  #client: Client | undefined;
+  #sftp: Promise<SFTPWrapper> | undefined;
   #grantWindow: ((bytes: number) => void) | undefined;
   #kbdFinish: KbdFinish | undefined;
   #passwordOffered = false;
@@ -86,6 +88,7 @@ export class SshSession {
 
   #connect(creds: Credentials, address: string, size: TermSize): void {
     const client = new Client();
+    this.#client = client;
     // Never removed: ssh2 may emit errors after we are done, and an unhandled one crashes.
     client.on('error', (err) => this.end(this.#codeFor(err), this.#detailFor(err)));
     this.#store.add(() => closeClient(client));
@@ -205,6 +208,36 @@ export class SshSession {
     this.sink.output(chunk);
   }
 
+  /**
+   * The session's SFTP channel (issue 14), opened on first use: its own SSH channel on the
+   * same connection, so a transfer has its own window and never queues behind keystrokes,
+   * nor they behind it. Rejects with an ErrorCode-bearing error: SFTP_UNAVAILABLE when the
+   * server has no subsystem, TRANSFER_ABORTED once the session is over.
+   */
+  sftp(): Promise<SFTPWrapper> {
+    const client = this.#client;
+    if (this.#ended || !client || !this.#stream) return Promise.reject(codedError('TRANSFER_ABORTED', 'the session is not running'));
+    this.#sftp ??= new Promise<SFTPWrapper>((resolve, reject) => {
+      client.sftp((err, sftp) => {
+        if (err) {
+          this.#sftp = undefined;
+          this.#log.info('sftp unavailable', { err: err.message });
+          return reject(codedError('SFTP_UNAVAILABLE', err.message));
+        }
+        if (this.#ended) {
+          sftp.end();
+          return reject(codedError('TRANSFER_ABORTED', 'the session ended'));
+        }
+        this.#store.add(() => sftp.end());
+        // A channel the server closed is opened again on the next use.
+        sftp.on('close', () => (this.#sftp = undefined));
+        sftp.on('error', () => undefined); // each operation reports its own failure
+        resolve(sftp);
+      });
+    });
+    return this.#sftp;
+  }
+
   /** Output read from SSH and held in the gateway (the channel's readable buffer). */
   get bufferedBytes(): number {
     return (this.#stream?.readableLength ?? 0) + (this.#stream?.stderr.readableLength ?? 0);
@@ -268,6 +301,11 @@ export class SshSession {
     const message = (err as { message?: unknown }).message;
     return typeof message === 'string' && message ? message : undefined;
   }
+}
+
+/** An Error carrying one of our codes, for the file routes to answer with. */
+export function codedError(code: ErrorCode, message: string): Error & { gatewayCode: ErrorCode } {
+  return Object.assign(new Error(message), { gatewayCode: code });
 }
 
 function closeClient(client: Client): void {
