@@ -119,7 +119,7 @@ export class FilePanel {
         if (to && to !== e.name) await this.api.rename(full, to.includes('/') ? to : joinPath(this.path, to));
         await this.open(this.path);
       }),
-      this.action('🗑', `Delete ${e.name}`, async () => {
+      this.action('✕', `Delete ${e.name}`, async () => {
         if (!confirm(`Delete ${full}${isDir ? ' (an empty folder)' : ''}? This cannot be undone.`)) return;
         await this.api.remove(full);
         await this.open(this.path);

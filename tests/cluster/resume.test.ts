@@ -5,7 +5,9 @@
  * streaming through `pm2 reload` (its next request reaches the new worker, which relays
  * to the draining owner); and when the owner is killed, the page is told so.
  */
-import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionSummary } from '../../src/shared/admin.js';
 import { startStack, type Stack } from '../../src/tools/stack.js';
@@ -121,4 +123,54 @@ describe('resume through NGINX and PM2', () => {
     back.resume(session, first.attached.at(-1)!.secret, first.streamOffset);
     expect(await back.waitForEnd(30_000)).toMatchObject({ code: 'SESSION_NOT_FOUND' });
   }, 90_000);
+});
+
+describe('files through NGINX and PM2', () => {
+  it('upload and download keep their checksums, and a download under way finishes across `pm2 reload`', async () => {
+    await expect.poll(async () => (await stack.pm2.list()).filter((p) => p.status === 'online').length, { timeout: 30_000, interval: 200 }).toBe(2);
+    const dir = `/tmp/webssh-stack-files-${randomBytes(4).toString('hex')}`;
+    mkdirSync(dir);
+    const uid = Number(execFileSync('id', ['-u', sshd.users.password.username]).toString());
+    chownSync(dir, uid, uid);
+    try {
+      const cookie = `${await routeCookie(stack.url)}; ${newBrowserCookie()}`;
+      const c = track(new TerminalClient(stack.url, { cookie }));
+      c.start(creds());
+      const { session, secret } = await c.waitForAttached();
+      const headers = { cookie, 'x-webssh-secret': secret, origin: stack.url };
+      const files = `${stack.url}/ssh/files/${session}`;
+      const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+      const data = randomBytes(20_000_000);
+      const up = await fetch(`${files}/upload?path=${encodeURIComponent(`${dir}/up.bin`)}&size=${data.length}`, { method: 'PUT', headers, body: data });
+      expect(up.status).toBe(201);
+      expect(sha(readFileSync(`${dir}/up.bin`))).toBe(sha(data));
+      const link = async (path: string) => ((await (await fetch(`${files}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path }) })).json()) as { url: string }).url;
+      const down = await fetch(`${stack.url}/ssh/${await link(`${dir}/up.bin`)}`, { headers: { cookie } });
+      expect(sha(new Uint8Array(await down.arrayBuffer()))).toBe(sha(data));
+
+      // 300 MB: the reload starts while it streams; the draining worker finishes it.
+      execFileSync('sh', ['-c', `head -c 300000000 /dev/urandom > ${dir}/big.bin`]);
+      const expected = execFileSync('sha256sum', [`${dir}/big.bin`]).toString().split(' ')[0];
+      const ownerPid = (await owner(session))!.node.pid;
+      const res = await fetch(`${stack.url}/ssh/${await link(`${dir}/big.bin`)}`, { headers: { cookie } });
+      const hash = createHash('sha256');
+      let bytes = 0;
+      let reload: Promise<string> | undefined;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (reload) continue;
+        reload = stack.pm2.exec(['reload', stack.name]);
+        // Read no more until PM2 has replaced the owner: the rest comes from a draining process.
+        await expect.poll(async () => (await stack.pm2.list()).some((p) => p.pid === ownerPid), { timeout: 60_000, interval: 200 }).toBe(false);
+      }
+      expect(bytes).toBe(300_000_000);
+      expect(hash.digest('hex')).toBe(expected);
+      c.send('exit\r'); // the drain has nothing left to wait for
+      await reload;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
