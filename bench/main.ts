@@ -6,7 +6,7 @@
  * versions, commit, how each path was installed and runs, figures).
  * Environment: BENCH_PATHS (comma list, default all), BENCH_SCENARIOS (comma list, default
  * all), BENCH_SESSIONS (100,500,1000), BENCH_WORKERS (2), BENCH_FLOOD_SECONDS (20),
- * BENCH_THROUGHPUT_MB (50), BENCH_DETACHED_SESSIONS (200), BENCH_OUT, BENCH_FRESH_INSTALL=1
+ * BENCH_THROUGHPUT_MB (50), BENCH_DETACHED_SESSIONS (200), BENCH_FILE_MB (200), BENCH_OUT, BENCH_FRESH_INSTALL=1
  * (reinstall even if cached). `relay` (stack path) compares a terminal on its owning worker
  * with one resumed through the other worker, and measures detached sessions' memory.
  * `capacity` (not in the default set) runs the stack and container paths against
@@ -23,6 +23,7 @@ import { capacity } from './scenarios/capacity.js';
 import { concurrency, flood } from './scenarios/load.js';
 import { reloadUnderLoad } from './scenarios/reload.js';
 import { detachedMemory, relayPath } from './scenarios/relay.js';
+import { directSftp, gatewayFiles, prepareFiles } from './scenarios/files.js';
 import { printTable, type Row } from './report.js';
 import { percentile } from './stats.js';
 import { removeHeapDir } from './liveMemory.js';
@@ -30,7 +31,7 @@ import { startPaths } from './paths.js';
 import { gatewayPath } from './terminals.js';
 
 const env = process.env;
-const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,relay,reload,browser').split(','));
+const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,relay,files,reload,browser').split(','));
 const workers = Number(env.BENCH_WORKERS ?? 2);
 const rows: Row[] = [];
 const results: Record<string, Record<string, unknown>> = {};
@@ -182,6 +183,21 @@ try {
     }
     const pid = (await bench.stack.pm2.list()).find((x) => x.port === bench.stack!.workerPorts[0])!.pid;
     record('detached session memory', 'stack worker (owner)', await detachedMemory(w0, bench.stack.adminToken, pid, sshd, Number(env.BENCH_DETACHED_SESSIONS ?? 200)));
+  }
+  if (wanted.has('files')) {
+    // Upload and download through each gateway beside OpenSSH's sftp client, and echo during a download.
+    const f = prepareFiles(sshd, Number(env.BENCH_FILE_MB ?? 200));
+    try {
+      const direct = bench.direct ? directSftp(sshd, f) : undefined;
+      if (direct) record('files (sftp)', 'direct', { ...direct, client: 'OpenSSH sftp' });
+      for (const g of gateways) {
+        const r = await gatewayFiles(g.url, sshd, f, g.sshHost);
+        const pct = direct && `upload ${Math.round((r.upload_mb_per_s / direct.upload_mb_per_s) * 100)} %, download ${Math.round((r.download_mb_per_s / direct.download_mb_per_s) * 100)} % of sftp`;
+        record('files (sftp)', g.path.name, r, pct);
+      }
+    } finally {
+      f.close();
+    }
   }
   // `pm2 reload` of the local stack; the container's equivalent is a deploy, not measured here.
   if (wanted.has('reload') && bench.stack) record('reload under load', 'stack', await reloadUnderLoad(bench.stack, sshd, 6));

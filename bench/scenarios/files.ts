@@ -1,0 +1,106 @@
+/**
+ * files (issue 14): upload and download MB/s through a gateway path, beside OpenSSH's
+ * `sftp` client straight to the same sshd, and the terminal's echo latency while a
+ * download runs on the same session. One file of `mb` MB from /dev/urandom, kept on the
+ * bench's disk and in a directory of the SSH user's.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { routeCookie } from '../../tests/harness/cluster.js';
+import { TerminalClient } from '../../tests/harness/terminalClient.js';
+import { nowMs, round } from '../stats.js';
+import { benchTerminal, credentials, PROMPT, type SshTarget } from '../terminals.js';
+import { echoLatency } from './basic.js';
+
+export interface FileBench {
+  local: string;
+  remote: string;
+  bytes: number;
+  close(): void;
+}
+
+export function prepareFiles(sshd: SshTarget, mb: number): FileBench {
+  const local = mkdtempSync(join(tmpdir(), 'webssh-bench-files-'));
+  const remote = `/tmp/webssh-bench-remote-${randomBytes(4).toString('hex')}`;
+  mkdirSync(remote);
+  const uid = Number(execFileSync('id', ['-u', sshd.users.keys.username]).toString());
+  chownSync(remote, uid, uid);
+  execFileSync('sh', ['-c', `head -c ${mb * 1_000_000} /dev/urandom > ${join(local, 'file.bin')}`]);
+  execFileSync('cp', [join(local, 'file.bin'), join(remote, 'down.bin')]);
+  chownSync(join(remote, 'down.bin'), uid, uid);
+  return { local, remote, bytes: statSync(join(local, 'file.bin')).size, close: () => (rmSync(local, { recursive: true, force: true }), rmSync(remote, { recursive: true, force: true })) };
+}
+
+/** OpenSSH's sftp client, key auth, one `put` and one `get`: the floor. */
+export function directSftp(sshd: SshTarget, f: FileBench) {
+  const key = join(f.local, 'key');
+  writeFileSync(key, sshd.users.keys.ed25519, { mode: 0o600 });
+  const run = (batch: string) => {
+    writeFileSync(join(f.local, 'batch'), batch);
+    const t0 = nowMs();
+    const r = spawnSync('sftp', ['-q', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-P', String(sshd.port), '-b', join(f.local, 'batch'), `${sshd.users.keys.username}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) throw new Error(`sftp failed: ${r.stderr.toString()}`);
+    return (nowMs() - t0) / 1000;
+  };
+  const up = run(`put ${join(f.local, 'file.bin')} ${f.remote}/up-direct.bin\n`);
+  const down = run(`get ${f.remote}/down.bin ${join(f.local, 'down-direct.bin')}\n`);
+  return { upload_mb_per_s: round(f.bytes / 1e6 / up, 1), download_mb_per_s: round(f.bytes / 1e6 / down, 1) };
+}
+
+/** Through a gateway at `url`: the page's own requests, and echo during a download. */
+export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, sshHost = '127.0.0.1') {
+  const cookie = `${await routeCookie(url)}; webssh_browser=${randomBytes(32).toString('base64url')}`;
+  const c = new TerminalClient(url, { cookie, autoAck: false, record: false });
+  const term = benchTerminal(c);
+  try {
+    c.start({ host: sshHost, port: sshd.port, ...credentials(sshd, 'publickey') });
+    const { session, secret } = await c.waitForAttached(1, 60_000);
+    await c.waitForText(PROMPT, 60_000);
+    const headers = { cookie, 'x-webssh-secret': secret };
+    const base = `${url}/ssh/files/${session}`;
+
+    const t0 = nowMs();
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${base}/upload?path=${encodeURIComponent(`${f.remote}/up.bin`)}&size=${f.bytes}&overwrite=1`, { method: 'PUT', headers: { ...headers, 'content-length': String(f.bytes) } });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`upload: ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      createReadStream(join(f.local, 'file.bin')).pipe(req);
+    });
+    const up = (nowMs() - t0) / 1000;
+
+    const download = async () => {
+      const link = (await (await fetch(`${base}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path: `${f.remote}/down.bin` }) })).json()) as { url: string };
+      const res = await fetch(`${url}/ssh/${link.url}`, { headers: { cookie } });
+      let n = 0;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) n += chunk.length;
+      if (n !== f.bytes) throw new Error(`download: ${n} of ${f.bytes} bytes`);
+    };
+    const t1 = nowMs();
+    await download();
+    const down = (nowMs() - t1) / 1000;
+
+    // Typing while a download runs: downloads back to back until the echo run is over.
+    let typing = true;
+    const background = (async () => {
+      while (typing) await download();
+    })();
+    const echo = await echoLatency(term, 200);
+    typing = false;
+    await background;
+    return {
+      upload_mb_per_s: round(f.bytes / 1e6 / up, 1),
+      download_mb_per_s: round(f.bytes / 1e6 / down, 1),
+      echo_during_download_p50_ms: echo.p50_ms,
+      echo_during_download_p99_ms: echo.p99_ms,
+    };
+  } finally {
+    term.close();
+  }
+}
