@@ -21,7 +21,7 @@ function failOnClose(sftp: SFTPWrapper, stream: Readable | Writable): void {
   stream.once('close', () => sftp.off('close', onClose));
 }
 
-const DEPTH = 16;
+const DEPTH = 4;
 const READ_CHUNK = 64 * 1024;
 
 export function openHandle(sftp: SFTPWrapper, path: string, flags: OpenMode, mode = 0o644): Promise<Buffer> {
