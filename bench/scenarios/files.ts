@@ -4,7 +4,7 @@
  * download runs on the same session. One file of `mb` MB from /dev/urandom, kept on the
  * bench's disk and in a directory of the SSH user's.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -15,6 +15,18 @@ import { TerminalClient } from '../../tests/harness/terminalClient.js';
 import { nowMs, round } from '../stats.js';
 import { benchTerminal, credentials, PROMPT, type SshTarget } from '../terminals.js';
 import { echoLatency } from './basic.js';
+
+/** Downloads the link again and again, writing a byte to stdout once the first one streams. */
+const DOWNLOADER = `
+const [url, cookie] = process.argv.slice(1);
+(async () => {
+  for (let i = 0; ; i++) {
+    const res = await fetch(url, { headers: { cookie } });
+    let first = true;
+    for await (const chunk of res.body) if (first && i === 0) { first = false; process.stdout.write('.'); }
+  }
+})();
+`;
 
 export interface FileBench {
   local: string;
@@ -86,14 +98,16 @@ export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, s
     await download();
     const down = (nowMs() - t1) / 1000;
 
-    // Typing while a download runs: downloads back to back until the echo run is over.
-    let typing = true;
-    const background = (async () => {
-      while (typing) await download();
-    })();
+    // Typing while a download runs: downloads back to back in another process (a browser's
+    // download manager is not in the page's event loop either) until the echo run is over.
+    const link = (await (await fetch(`${base}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path: `${f.remote}/down.bin` }) })).json()) as { url: string };
+    const downloader = spawn(process.execPath, ['-e', DOWNLOADER, `${url}/ssh/${link.url}`, cookie], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      downloader.stdout.once('data', () => resolve()); // the first bytes are streaming
+      downloader.once('exit', (code) => reject(new Error(`downloader exited (${code})`)));
+    });
     const echo = await echoLatency(term, 200);
-    typing = false;
-    await background;
+    downloader.kill();
     return {
       upload_mb_per_s: round(f.bytes / 1e6 / up, 1),
       download_mb_per_s: round(f.bytes / 1e6 / down, 1),
