@@ -215,7 +215,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     else if (!accepting) res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
     else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });
-  app.use(`${config.basePath}/files`, createFileRoutes({ settings: config.files, registry, allowedOrigins: config.allowedOrigins, log }).router);
+  app.use(`${config.basePath}/files`, createFileRoutes({ settings: config.files, registry, allowedOrigins: config.allowedOrigins, log }));
   app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log, consolePage: join(publicDir, 'admin.html') }));
   app.use(
     config.basePath,

@@ -41,9 +41,4 @@ export class DownloadTickets {
     if (!t || !owner || t.expires <= this.now()) return undefined;
     return owner.length === t.owner.length && timingSafeEqual(owner, t.owner) ? t : undefined;
   }
-
-  /** The session ended: its links go with it. */
-  forget(session: string): void {
-    for (const [id, t] of this.#tickets) if (t.session === session) this.#tickets.delete(id);
-  }
 }

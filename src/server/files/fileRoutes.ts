@@ -41,7 +41,7 @@ export interface FileRouteDeps {
 const pathSchema = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'no NUL bytes');
 const sessionSchema = z.uuid();
 
-export function createFileRoutes(deps: FileRouteDeps): { router: Router; tickets: DownloadTickets } {
+export function createFileRoutes(deps: FileRouteDeps): Router {
   const { settings, registry, log } = deps;
   const router = express.Router();
   const tickets = new DownloadTickets();
@@ -277,7 +277,7 @@ export function createFileRoutes(deps: FileRouteDeps): { router: Router; tickets
     }
   });
 
-  return { router, tickets };
+  return router;
 }
 
 async function isLink(sftp: SFTPWrapper, path: string): Promise<boolean> {
