@@ -24,6 +24,7 @@ import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js'
 import { drainSessions } from './drain.js';
 import { PageRenderer } from './http/page.js';
 import { createRedisServices, KEY_PREFIX } from './redis/redisServices.js';
+import { FileRelay } from './relay/fileRelay.js';
 import { createRelayBus } from './relay/relayBus.js';
 import { createTerminalRelay } from './relay/terminalRelay.js';
 import { createLoginLimiter } from './auth/loginLimiter.js';
@@ -145,7 +146,11 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     ? new SessionAdmission(config.sessionLimits, redis.leases, log, config.sessionLeaseMs / 3)
     : new SessionAdmission(config.sessionLimits, new MemoryLeaseStore(), log);
   // Pages whose terminal another process owns are served through Redis (relay/).
-  const relay = redis && createTerminalRelay({ bus: createRelayBus(redis.client, KEY_PREFIX, log), registry, endedTerminals, log });
+  const files = createFileRoutes({ settings: config.files, registry, allowedOrigins: config.allowedOrigins, log });
+  const bus = redis && createRelayBus(redis.client, KEY_PREFIX, log);
+  // File requests for a terminal another process owns are proxied there (relay/fileRelay.ts).
+  const fileRelay = bus && new FileRelay(bus, (target) => files.holds(target), log);
+  const relay = bus && createTerminalRelay({ bus, registry, endedTerminals, log, ...(fileRelay && { files: fileRelay }) });
   const node: NodeIdentity = { host: config.nodeName ?? hostname(), instance: config.instance ?? null, pid };
   let accepting = true;
   let closed: Promise<void> | undefined;
@@ -215,7 +220,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     else if (!accepting) res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
     else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });
-  app.use(`${config.basePath}/files`, createFileRoutes({ settings: config.files, registry, allowedOrigins: config.allowedOrigins, log }));
+  app.use(`${config.basePath}/files`, ...(fileRelay ? [fileRelay.forward] : []), files.router);
   app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log, consolePage: join(publicDir, 'admin.html') }));
   app.use(
     config.basePath,
@@ -249,7 +254,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       // Retries until Redis answers (node-redis keeps reconnecting); the port must not
       // wait for it: page loads, live terminals and a clear 503 beat a refused connection.
       if (!redisConnected) {
-        redisConnected = redis ? redis.connect().then(() => relay?.start()) : Promise.resolve();
+        redisConnected = redis
+          ? redis.connect().then(() => Promise.all([relay?.start(), fileRelay?.listen(config.relayHttpHost, `${config.basePath}/files`, files.router).catch((err: unknown) => log.error('file relay listener failed', { err }))])).then(() => undefined)
+          : Promise.resolve();
         redisConnected.catch((err: unknown) => {
           if (!closed) log.error('redis connection abandoned', { err });
         });

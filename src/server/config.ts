@@ -66,6 +66,8 @@ const schema = z.object({
   SFTP_ENABLED: z.enum(['true', 'false']).default('true'),
   SFTP_MAX_FILE_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3),
   SFTP_MAX_TRANSFERS: int(1, 1000).default(4),
+  /** The internal address for file requests relayed from other processes (relay/fileRelay.ts). */
+  RELAY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be redis://… or rediss://…' }).optional(),
   REDIS_TIMEOUT_MS: int(100, 60_000).default(1500),
   /** Set by PM2 for each cluster instance; its presence means "more than one process". */
@@ -117,6 +119,8 @@ export interface Config {
   resume: ResumeSettings;
   /** File transfer over SFTP beside the terminal (issue 14). */
   files: FileSettings;
+  /** Where this process takes file requests relayed by the others (an ephemeral port). */
+  relayHttpHost: string;
   /** PM2's instance number, when run by PM2. */
   instance: string | undefined;
   nodeName: string | undefined;
@@ -180,6 +184,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     sessionDeadlines: { idleMs: v.SESSION_IDLE_TIMEOUT_SECONDS * 1000, maxMs: v.SESSION_MAX_SECONDS * 1000 },
     resume: { detachMs: v.SESSION_DETACH_SECONDS * 1000, replayBytes: v.RESUME_REPLAY_BYTES },
     files: { enabled: v.SFTP_ENABLED === 'true', maxFileBytes: v.SFTP_MAX_FILE_BYTES, maxTransfers: v.SFTP_MAX_TRANSFERS },
+    relayHttpHost: v.RELAY_HTTP_HOST,
     redisUrl: v.REDIS_URL,
     redisTimeoutMs: v.REDIS_TIMEOUT_MS,
     instance: v.NODE_APP_INSTANCE,

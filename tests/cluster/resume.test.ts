@@ -126,7 +126,7 @@ describe('resume through NGINX and PM2', () => {
 });
 
 describe('files through NGINX and PM2', () => {
-  it('upload and download keep their checksums, and a download under way finishes across `pm2 reload`', async () => {
+  it('upload and download keep their checksums; a download under way finishes across `pm2 reload`, and new transfers after it reach the draining owner', async () => {
     await expect.poll(async () => (await stack.pm2.list()).filter((p) => p.status === 'online').length, { timeout: 30_000, interval: 200 }).toBe(2);
     const dir = `/tmp/webssh-stack-files-${randomBytes(4).toString('hex')}`;
     mkdirSync(dir);
@@ -145,7 +145,12 @@ describe('files through NGINX and PM2', () => {
       const up = await fetch(`${files}/upload?path=${encodeURIComponent(`${dir}/up.bin`)}&size=${data.length}`, { method: 'PUT', headers, body: data });
       expect(up.status).toBe(201);
       expect(sha(readFileSync(`${dir}/up.bin`))).toBe(sha(data));
-      const link = async (path: string) => ((await (await fetch(`${files}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path }) })).json()) as { url: string }).url;
+      const link = async (path: string) => {
+        const r = await fetch(`${files}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path }) });
+        const answer = (await r.json()) as { url: string };
+        expect(r.status, JSON.stringify(answer)).toBe(200);
+        return answer.url;
+      };
       const down = await fetch(`${stack.url}/ssh/${await link(`${dir}/up.bin`)}`, { headers: { cookie } });
       expect(sha(new Uint8Array(await down.arrayBuffer()))).toBe(sha(data));
 
@@ -167,6 +172,15 @@ describe('files through NGINX and PM2', () => {
       }
       expect(bytes).toBe(300_000_000);
       expect(hash.digest('hex')).toBe(expected);
+
+      // After the reload the page's requests reach the new worker, which relays them to
+      // the draining owner of the SSH connection: a new upload and download still work.
+      expect(await owner(session)).toMatchObject({ node: { pid: ownerPid } });
+      const after = randomBytes(10_000_000);
+      const again = await fetch(`${files}/upload?path=${encodeURIComponent(`${dir}/after.bin`)}&size=${after.length}`, { method: 'PUT', headers, body: after });
+      expect(again.status).toBe(201);
+      const back = await fetch(`${stack.url}/ssh/${await link(`${dir}/after.bin`)}`, { headers: { cookie } });
+      expect(sha(new Uint8Array(await back.arrayBuffer()))).toBe(sha(after));
       c.send('exit\r'); // the drain has nothing left to wait for
       await reload;
     } finally {

@@ -35,6 +35,12 @@ export class DownloadTickets {
     return id;
   }
 
+  /** Whether this process issued `id` and it is still valid (for the file relay's `where`). */
+  has(id: string): boolean {
+    const t = this.#tickets.get(id);
+    return t !== undefined && t.expires > this.now();
+  }
+
   /** The ticket, if it exists, has not expired and `owner` is the cookie that asked for it. */
   use(id: string, owner: Buffer | undefined): Ticket | undefined {
     const t = this.#tickets.get(id);

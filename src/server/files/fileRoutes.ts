@@ -24,6 +24,7 @@ import type { Logger } from '../log.js';
 import type { LiveTerminal } from '../socket/liveTerminal.js';
 import type { SessionRegistry } from '../socket/sessionRegistry.js';
 import { codedError } from '../ssh/sshSession.js';
+import type { FileTarget } from '../relay/fileRelay.js';
 import { DownloadTickets } from './downloadTickets.js';
 import type { FileSettings } from './fileSettings.js';
 import { fileErrorCode, httpStatusFor } from './sftpErrors.js';
@@ -41,7 +42,13 @@ export interface FileRouteDeps {
 const pathSchema = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'no NUL bytes');
 const sessionSchema = z.uuid();
 
-export function createFileRoutes(deps: FileRouteDeps): Router {
+export interface FileRoutes {
+  router: Router;
+  /** Whether this process holds a session's terminal or a download ticket (relay/fileRelay.ts). */
+  holds(target: FileTarget): boolean;
+}
+
+export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
   const { settings, registry, log } = deps;
   const router = express.Router();
   const tickets = new DownloadTickets();
@@ -277,7 +284,10 @@ export function createFileRoutes(deps: FileRouteDeps): Router {
     }
   });
 
-  return router;
+  return {
+    router,
+    holds: ({ session, ticket }) => (session !== undefined && registry.terminal(session) !== undefined) || (ticket !== undefined && tickets.has(ticket)),
+  };
 }
 
 async function isLink(sftp: SFTPWrapper, path: string): Promise<boolean> {

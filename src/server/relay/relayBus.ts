@@ -12,18 +12,18 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClientType } from 'redis';
 import type { Logger } from '../log.js';
-import { decodeFrame, encodeFrame, type FindBody, type FindFrame, type FrameBody, type RelayFrame } from './relayFrames.js';
+import { decodeFrame, encodeFrame, type FindBody, type FindFrame, type FrameBody, type RelayFrame, type WhereBody, type WhereFrame } from './relayFrames.js';
 
 export interface RelayBus {
   /** This process's key (random per process: a restarted worker is a new node). */
   readonly node: string;
   /** Sends to one process; resolves with the number of processes that got it (0: gone). */
   send(node: string, frame: FrameBody, payload?: Uint8Array | string): Promise<number>;
-  /** Sends a find to every process, this one included; resolves with how many got it. */
-  find(frame: FindBody): Promise<number>;
+  /** Sends a find (or a where) to every process, this one included; resolves with how many got it. */
+  find(frame: FindBody | WhereBody): Promise<number>;
   /** Which of `nodes` have no subscriber any more. */
   gone(nodes: readonly string[]): Promise<string[]>;
-  onFind(handler: (frame: FindFrame) => void): void;
+  onFind(handler: (frame: FindFrame | WhereFrame) => void): void;
   onFrame(handler: (frame: RelayFrame, payload: Buffer) => void): void;
   start(): Promise<void>;
   close(): Promise<void>;
@@ -36,7 +36,7 @@ export function createRelayBus(client: RedisClientType, prefix: string, log: Log
   // A subscriber connection keeps the offline queue: node-redis resubscribes after a reconnect.
   const sub = client.duplicate({ disableOfflineQueue: false });
   sub.on('error', () => undefined); // the command client reports Redis trouble
-  let findHandler: (frame: FindFrame) => void = () => undefined;
+  let findHandler: (frame: FindFrame | WhereFrame) => void = () => undefined;
   let frameHandler: (frame: RelayFrame, payload: Buffer) => void = () => undefined;
   let bad = 0;
 
@@ -70,7 +70,7 @@ export function createRelayBus(client: RedisClientType, prefix: string, log: Log
     },
     start: async () => {
       await sub.connect();
-      await sub.subscribe(findChannel, (m) => dispatch(m, (f) => f.t === 'find' && f.from !== node && findHandler(f)), true);
+      await sub.subscribe(findChannel, (m) => dispatch(m, (f) => (f.t === 'find' || f.t === 'where') && f.from !== node && findHandler(f)), true);
       await sub.subscribe(nodeChannel(node), (m) => dispatch(m, (f, p) => frameHandler(f, p)), true);
     },
     close: async () => {

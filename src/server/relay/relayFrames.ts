@@ -22,9 +22,20 @@ export interface FindBody {
   watch?: true;
 }
 
+/** Sent to every process: "who holds this terminal's files, or this download ticket?" (relay/fileRelay.ts). */
+export interface WhereBody {
+  t: 'where';
+  relay: string;
+  session?: string;
+  ticket?: string;
+}
+
 /** What a frame says; the bus adds `from`, the sender's node key, where answers go. */
 export type FrameBody =
   | FindBody
+  | WhereBody
+  /** The answer of the process that holds what a `where` asked: its internal file address. */
+  | { t: 'here'; relay: string; url: string }
   /** Answers to a find: not here; refused or ended (with why); attached (the sender owns it). */
   | { t: 'none'; relay: string }
   | { t: 'refused'; relay: string; info: ErrorInfo }
@@ -43,6 +54,7 @@ export type FrameBody =
 
 export type RelayFrame = FrameBody & { from: string };
 export type FindFrame = FindBody & { from: string };
+export type WhereFrame = WhereBody & { from: string };
 
 const NL = 0x0a;
 

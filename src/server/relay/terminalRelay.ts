@@ -8,6 +8,7 @@
 import type { Logger } from '../log.js';
 import type { EndedTerminals } from '../socket/endedTerminals.js';
 import type { SessionRegistry } from '../socket/sessionRegistry.js';
+import type { FileRelay } from './fileRelay.js';
 import type { RelayBus } from './relayBus.js';
 import { RelayOwner } from './relayOwner.js';
 import { RelayVisitor } from './relayVisitor.js';
@@ -19,15 +20,23 @@ export interface TerminalRelay {
   close(): Promise<void>;
 }
 
-export function createTerminalRelay(deps: { bus: RelayBus; registry: SessionRegistry; endedTerminals: EndedTerminals; log: Logger; checkMs?: number }): TerminalRelay {
+export function createTerminalRelay(deps: {
+  bus: RelayBus;
+  registry: SessionRegistry;
+  endedTerminals: EndedTerminals;
+  log: Logger;
+  /** Answers `where`s for file requests (relay/fileRelay.ts). */
+  files?: FileRelay;
+  checkMs?: number;
+}): TerminalRelay {
   const { bus, log } = deps;
   const owner = new RelayOwner(deps);
   const visitor = new RelayVisitor(bus, log);
-  bus.onFind((f) => owner.onFind(f));
+  bus.onFind((f) => (f.t === 'where' ? deps.files?.onWhere(f) : owner.onFind(f)));
   bus.onFrame((f, payload) => {
-    if (visitor.onFrame(f, payload) || owner.onFrame(f, payload)) return;
+    if (deps.files?.onFrame(f) || visitor.onFrame(f, payload) || owner.onFrame(f, payload)) return;
     // A relay this process forgot (it ended here first): the other end learns it is over.
-    if (f.t !== 'gone' && f.t !== 'none' && f.t !== 'refused' && f.t !== 'ok') void bus.send(f.from, { t: 'gone', relay: f.relay }).catch(() => undefined);
+    if (f.t !== 'gone' && f.t !== 'none' && f.t !== 'refused' && f.t !== 'ok' && f.t !== 'here') void bus.send(f.from, { t: 'gone', relay: f.relay }).catch(() => undefined);
   });
   let timer: NodeJS.Timeout | undefined;
   let checking = false;
@@ -58,6 +67,7 @@ export function createTerminalRelay(deps: { bus: RelayBus; registry: SessionRegi
     close: async () => {
       clearInterval(timer);
       owner.close();
+      deps.files?.close();
       await bus.close();
     },
   };
