@@ -203,7 +203,7 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
       }
       res.setHeader('Content-Length', String(Math.max(0, end - start + 1)));
       if (attrs.size === 0) return void res.end();
-      const source = sftpReader(sftp, await openHandle(sftp, ticket.path, 'r'), start, end);
+      const source = sftpReader(sftp, await openHandle(sftp, ticket.path, 'r'), start, end, live.session.typing);
       source.on('data', (chunk: Buffer) => (sent += chunk.length));
       await pipeline(source, res);
       log.info('file audit', { action: 'download', session: ticket.session, path: ticket.path, from: start, bytes: sent, ms: Date.now() - started, result: 'ok' });
@@ -262,7 +262,7 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
     if (!release) return;
     try {
       const sftp = await live.session.sftp();
-      const result = await receiveUpload({ sftp, req, path, size, offset, overwrite: q.data.overwrite === '1' });
+      const result = await receiveUpload({ sftp, req, path, size, offset, overwrite: q.data.overwrite === '1', typing: live.session.typing });
       const audit = { action: 'upload', session: live.session.id, path, from: offset, bytes: result.received };
       if (result.ok) {
         log.info('file audit', { ...audit, result: 'ok' });

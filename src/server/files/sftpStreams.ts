@@ -14,6 +14,7 @@
  */
 import { Readable, Writable } from 'node:stream';
 import type { OpenMode, SFTPWrapper } from 'ssh2';
+import type { TypingGate } from '../core/typingGate.js';
 import { codedError } from '../ssh/sshSession.js';
 
 /**
@@ -44,10 +45,11 @@ function closeHandle(sftp: SFTPWrapper, handle: Buffer): void {
 }
 
 /** Bytes `start`..`end` (inclusive) of an open file, in order. Closes the handle at the end. */
-export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end: number, depth = READ_DEPTH): Readable {
+export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end: number, typing?: TypingGate, depth = READ_DEPTH): Readable {
   let next = start; // offset of the next read to issue
   let inFlight = 0;
   let done = false;
+  let held = false;
   /** Finished reads not yet pushed, by offset: pushed strictly in order. */
   const ready = new Map<number, Buffer>();
   let pushAt = start;
@@ -65,6 +67,16 @@ export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end
   failOnClose(sftp, stream);
   const pump = (): void => {
     while (!done && inFlight < depth && next <= end) {
+      if (typing?.held) {
+        if (!held) {
+          held = true;
+          typing.whenOpen(() => {
+            held = false;
+            pump();
+          });
+        }
+        return;
+      }
       const at = next;
       const len = Math.min(READ_CHUNK, end - at + 1);
       next += len;
@@ -95,7 +107,7 @@ export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end
 }
 
 /** Writes at `start` onwards into an open file; closes it when finished (or on error). */
-export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, depth = WRITE_DEPTH): Writable {
+export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, typing?: TypingGate, depth = WRITE_DEPTH): Writable {
   let pos = start;
   let inFlight = 0;
   let failed: Error | undefined;
@@ -119,16 +131,21 @@ export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, dep
     highWaterMark: depth * 32 * 1024,
     write(chunk: Buffer, _enc, cb) {
       if (failed) return cb(failed);
-      const at = pos;
-      pos += chunk.length;
-      inFlight++;
-      sftp.write(handle, chunk, 0, chunk.length, at, (err) => {
-        inFlight--;
-        if (err && !failed) failed = err;
+      const send = () => {
+        const at = pos;
+        pos += chunk.length;
+        inFlight++;
+        sftp.write(handle, chunk, 0, chunk.length, at, (err) => {
+          inFlight--;
+          if (err && !failed) failed = err;
+          settle();
+        });
+        waiting = cb;
         settle();
-      });
-      waiting = cb;
-      settle();
+      };
+      // Writable calls write() once at a time, so at most one send waits here.
+      if (typing) typing.whenOpen(send);
+      else send();
     },
     final(cb) {
       finishing = cb;

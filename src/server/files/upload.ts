@@ -13,6 +13,7 @@ import type { SFTPWrapper } from 'ssh2';
 import type { ErrorCode } from '../../shared/errors.js';
 import { codedError } from '../ssh/sshSession.js';
 import { dirOf, freeBytes, rename, statIfAny, unlink } from './remoteFiles.js';
+import type { TypingGate } from '../core/typingGate.js';
 import { openHandle, sftpWriter } from './sftpStreams.js';
 import { fileErrorCode } from './sftpErrors.js';
 
@@ -29,9 +30,11 @@ export interface UploadRequest {
   size: number;
   offset: number;
   overwrite: boolean;
+  /** The terminal's typing gate: writes wait while a keystroke awaits its echo. */
+  typing?: TypingGate;
 }
 
-export async function receiveUpload({ sftp, req, path, size, offset, overwrite }: UploadRequest): Promise<UploadResult> {
+export async function receiveUpload({ sftp, req, path, size, offset, overwrite, typing }: UploadRequest): Promise<UploadResult> {
   const part = path + PART_SUFFIX;
   if (offset === 0) {
     if (!overwrite && (await statIfAny(sftp, path))) return { ok: false, code: 'FILE_EXISTS', detail: path, offset: 0, resumable: false, received: 0 };
@@ -50,7 +53,7 @@ export async function receiveUpload({ sftp, req, path, size, offset, overwrite }
   });
   try {
     const handle = await openHandle(sftp, part, offset > 0 ? 'r+' : 'w');
-    await pipeline(req, counter, sftpWriter(sftp, handle, offset));
+    await pipeline(req, counter, sftpWriter(sftp, handle, offset, typing));
   } catch (err) {
     let code = fileErrorCode(err);
     if (code === 'INVALID_REQUEST') {

@@ -14,6 +14,7 @@ import type { Config } from '../config.js';
 import { AuthPlan, type AuthMethod } from '../core/authPlan.js';
 import { DisposableStore } from '../core/disposables.js';
 import { FlowControl } from '../core/flowControl.js';
+import { TypingGate } from '../core/typingGate.js';
 import { verifyHostKey, type KnownHostsStore } from '../core/hostKeyPolicy.js';
 import { mapSshError } from '../core/sshErrors.js';
 import type { Logger } from '../log.js';
@@ -44,6 +45,8 @@ export class SshSession {
   readonly id = randomUUID();
   readonly startedAt = Date.now();
   readonly flow = new FlowControl({ budget: FLOW.outputBudget, minGrant: FLOW.minWindowGrant });
+  /** File transfers on this connection hold new requests while a keystroke awaits its echo. */
+  readonly typing = new TypingGate();
   bytesIn = 0;
   target: { username: string; host: string; port: number } | undefined;
 
@@ -205,6 +208,7 @@ export class SshSession {
     // The remote only sends within the window the browser's acks paid for, so output
     // goes straight on: nothing queues in the gateway.
     this.flow.received(chunk.length);
+    this.typing.open();
     this.sink.output(chunk);
   }
 
@@ -262,6 +266,7 @@ export class SshSession {
   write(data: string | Uint8Array): void {
     if (!this.#stream || this.#ended) return;
     this.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    this.typing.typed();
     this.#stream.write(data);
   }
 
@@ -285,6 +290,7 @@ export class SshSession {
     this.#ended = true;
     this.#kbdFinish = undefined;
     this.#store.dispose();
+    this.typing.open();
     const info = errorInfo(code, detail);
     this.#log.info('ssh session ended', { code, detail, target: this.target, bytesOut: this.flow.totals.sent, bytesIn: this.bytesIn });
     this.sink.ended(info);
