@@ -23,7 +23,7 @@ import { capacity } from './scenarios/capacity.js';
 import { concurrency, flood } from './scenarios/load.js';
 import { reloadUnderLoad } from './scenarios/reload.js';
 import { detachedMemory, relayPath } from './scenarios/relay.js';
-import { directSftp, gatewayFiles, prepareFiles } from './scenarios/files.js';
+import { directEchoDuringDownload, directSftp, gatewayFiles, prepareFiles } from './scenarios/files.js';
 import { printTable, type Row } from './report.js';
 import { percentile } from './stats.js';
 import { removeHeapDir } from './liveMemory.js';
@@ -189,7 +189,7 @@ try {
     const f = prepareFiles(sshd, Number(env.BENCH_FILE_MB ?? 200));
     try {
       const direct = bench.direct ? directSftp(sshd, f) : undefined;
-      if (direct) record('files (sftp)', 'direct', { ...direct, client: 'OpenSSH sftp' });
+      if (direct) record('files (sftp)', 'direct', { ...direct, ...(await directEchoDuringDownload(bench.direct!, sshd, f)), client: 'OpenSSH sftp; echo on ssh2 beside it' });
       for (const g of gateways) {
         const r = await gatewayFiles(g.url, sshd, f, g.sshHost);
         const pct = direct && `upload ${Math.round((r.upload_mb_per_s / direct.upload_mb_per_s) * 100)} %, download ${Math.round((r.download_mb_per_s / direct.download_mb_per_s) * 100)} % of sftp`;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { routeCookie } from '../../tests/harness/cluster.js';
 import { TerminalClient } from '../../tests/harness/terminalClient.js';
 import { nowMs, round } from '../stats.js';
-import { benchTerminal, credentials, PROMPT, type SshTarget } from '../terminals.js';
+import { benchTerminal, credentials, PROMPT, type BenchPath, type SshTarget } from '../terminals.js';
 import { echoLatency } from './basic.js';
 
 /** Downloads the link again and again, writing a byte to stdout once the first one streams. */
@@ -47,20 +47,49 @@ export function prepareFiles(sshd: SshTarget, mb: number): FileBench {
   return { local, remote, bytes: statSync(join(local, 'file.bin')).size, close: () => (rmSync(local, { recursive: true, force: true }), rmSync(remote, { recursive: true, force: true })) };
 }
 
-/** OpenSSH's sftp client, key auth, one `put` and one `get`: the floor. */
-export function directSftp(sshd: SshTarget, f: FileBench) {
+/** Keystrokes measured while a download runs: p99 is the 10th slowest of 1,000. */
+const ECHO_SAMPLES = 1000;
+
+/** OpenSSH's sftp command line for `batch` (a file), key auth. */
+function sftpArgs(sshd: SshTarget, f: FileBench, batch: string): string[] {
   const key = join(f.local, 'key');
   writeFileSync(key, sshd.users.keys.ed25519, { mode: 0o600 });
-  const run = (batch: string) => {
-    writeFileSync(join(f.local, 'batch'), batch);
+  return ['-q', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-P', String(sshd.port), '-b', batch, `${sshd.users.keys.username}@127.0.0.1`];
+}
+
+/** OpenSSH's sftp client, key auth, one `put` and one `get`: the floor. */
+export function directSftp(sshd: SshTarget, f: FileBench) {
+  const run = (commands: string) => {
+    writeFileSync(join(f.local, 'batch'), commands);
     const t0 = nowMs();
-    const r = spawnSync('sftp', ['-q', '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-P', String(sshd.port), '-b', join(f.local, 'batch'), `${sshd.users.keys.username}@127.0.0.1`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync('sftp', sftpArgs(sshd, f, join(f.local, 'batch')), { stdio: ['ignore', 'ignore', 'pipe'] });
     if (r.status !== 0) throw new Error(`sftp failed: ${r.stderr.toString()}`);
     return (nowMs() - t0) / 1000;
   };
   const up = run(`put ${join(f.local, 'file.bin')} ${f.remote}/up-direct.bin\n`);
   const down = run(`get ${f.remote}/down.bin ${join(f.local, 'down-direct.bin')}\n`);
   return { upload_mb_per_s: round(f.bytes / 1e6 / up, 1), download_mb_per_s: round(f.bytes / 1e6 / down, 1) };
+}
+
+/**
+ * What the machine gives without us: echo on a direct ssh2 terminal while OpenSSH's
+ * `sftp` downloads the same file again and again on its own connection to the same sshd.
+ */
+export async function directEchoDuringDownload(direct: BenchPath, sshd: SshTarget, f: FileBench) {
+  const batch = join(f.local, 'batch-loop');
+  writeFileSync(batch, `get ${f.remote}/down.bin ${join(f.local, 'down-loop.bin')}\n`);
+  const args = sftpArgs(sshd, f, batch).map((a) => `'${a}'`).join(' ');
+  const t = await direct.open('publickey');
+  const loop = spawn('sh', ['-c', `while :; do sftp ${args} || exit 1; done`], { stdio: 'ignore', detached: true });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the first get is under way
+    if (loop.exitCode !== null) throw new Error('the sftp download loop failed');
+    const echo = await echoLatency(t, ECHO_SAMPLES);
+    return { echo_during_download_p50_ms: echo.p50_ms, echo_during_download_p99_ms: echo.p99_ms };
+  } finally {
+    process.kill(-loop.pid!, 'SIGKILL');
+    t.close();
+  }
 }
 
 /** Through a gateway at `url`: the page's own requests, and echo during a download. */
@@ -106,7 +135,7 @@ export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, s
       downloader.stdout.once('data', () => resolve()); // the first bytes are streaming
       downloader.once('exit', (code) => reject(new Error(`downloader exited (${code})`)));
     });
-    const echo = await echoLatency(term, 200);
+    const echo = await echoLatency(term, ECHO_SAMPLES);
     downloader.kill();
     return {
       upload_mb_per_s: round(f.bytes / 1e6 / up, 1),
