@@ -16,14 +16,15 @@ import { nowMs, round } from '../stats.js';
 import { benchTerminal, credentials, PROMPT, type BenchPath, type SshTarget } from '../terminals.js';
 import { echoLatency } from './basic.js';
 
-/** Downloads the link again and again, writing a byte to stdout once the first one streams. */
+/** Downloads the link again and again, writing the bytes received so far to stdout every 100 ms. */
 const DOWNLOADER = `
 const [url, cookie] = process.argv.slice(1);
+let n = 0;
+setInterval(() => process.stdout.write(n + '\\n'), 100);
 (async () => {
-  for (let i = 0; ; i++) {
+  for (;;) {
     const res = await fetch(url, { headers: { cookie } });
-    let first = true;
-    for await (const chunk of res.body) if (first && i === 0) { first = false; process.stdout.write('.'); }
+    for await (const chunk of res.body) n += chunk.length;
   }
 })();
 `;
@@ -131,17 +132,23 @@ export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, s
     // download manager is not in the page's event loop either) until the echo run is over.
     const link = (await (await fetch(`${base}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path: `${f.remote}/down.bin` }) })).json()) as { url: string };
     const downloader = spawn(process.execPath, ['-e', DOWNLOADER, `${url}/ssh/${link.url}`, cookie], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let received = 0;
+    downloader.stdout.on('data', (d: Buffer) => (received = Number(d.toString().trim().split('\n').at(-1)) || received));
     await new Promise<void>((resolve, reject) => {
-      downloader.stdout.once('data', () => resolve()); // the first bytes are streaming
-      downloader.once('exit', (code) => reject(new Error(`downloader exited (${code})`)));
+      const poll = setInterval(() => received > 0 && (clearInterval(poll), resolve()), 20); // the first bytes are streaming
+      downloader.once('exit', (code) => (clearInterval(poll), reject(new Error(`downloader exited (${code})`))));
     });
+    const [b0, t2] = [received, nowMs()];
     const echo = await echoLatency(term, ECHO_SAMPLES);
+    // What typing costs the transfer: its rate during the echo run (transfers yield to typing).
+    const whileTyping = (received - b0) / 1e6 / ((nowMs() - t2) / 1000);
     downloader.kill();
     return {
       upload_mb_per_s: round(f.bytes / 1e6 / up, 1),
       download_mb_per_s: round(f.bytes / 1e6 / down, 1),
       echo_during_download_p50_ms: echo.p50_ms,
       echo_during_download_p99_ms: echo.p99_ms,
+      download_mb_per_s_while_typing: round(whileTyping, 1),
     };
   } finally {
     term.close();

@@ -49,3 +49,17 @@ describe('transfers yield to typing', () => {
     expect(ran).toHaveBeenCalledOnce();
   });
 });
+
+describe('while someone types, transfers keep one request in flight', () => {
+  it('for the window after each keystroke, then their full depth again', () => {
+    const gate = new TypingGate(25, 300);
+    expect(gate.depth(4)).toBe(4);
+    gate.typed();
+    gate.open();
+    expect(gate.depth(4)).toBe(1);
+    vi.advanceTimersByTime(299);
+    expect(gate.depth(8)).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(gate.depth(8)).toBe(8);
+  });
+});

@@ -10,7 +10,8 @@
  * Few, on purpose: transfer data shares the SSH connection with the terminal, so what is
  * in flight sits in front of the next echo. Measured (`npm run bench`, files): 16 reads
  * of 64 KiB in flight gave echo p50 26–44 ms during a download, 4 gave 8–12 ms, and the
- * download stayed at OpenSSH sftp's rate or above.
+ * download stayed at OpenSSH sftp's rate or above. While someone types, one (the
+ * terminal's TypingGate, core/typingGate.ts).
  */
 import { Readable, Writable } from 'node:stream';
 import type { OpenMode, SFTPWrapper } from 'ssh2';
@@ -66,7 +67,7 @@ export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end
   });
   failOnClose(sftp, stream);
   const pump = (): void => {
-    while (!done && inFlight < depth && next <= end) {
+    while (!done && inFlight < (typing?.depth(depth) ?? depth) && next <= end) {
       if (typing?.held) {
         if (!held) {
           held = true;
@@ -115,7 +116,7 @@ export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, typ
   let waiting: ((err?: Error | null) => void) | undefined;
   let finishing: ((err?: Error | null) => void) | undefined;
   const settle = (): void => {
-    if (waiting && (failed || inFlight < depth)) {
+    if (waiting && (failed || inFlight < (typing?.depth(depth) ?? depth))) {
       const cb = waiting;
       waiting = undefined;
       cb(failed);
