@@ -23,6 +23,7 @@ import { capacity } from './scenarios/capacity.js';
 import { concurrency, flood } from './scenarios/load.js';
 import { reloadUnderLoad } from './scenarios/reload.js';
 import { detachedMemory, relayPath } from './scenarios/relay.js';
+import { fileTransport } from './scenarios/fileTransport.js';
 import { directEchoDuringDownload, directSftp, gatewayFiles, prepareFiles } from './scenarios/files.js';
 import { printTable, type Row } from './report.js';
 import { percentile } from './stats.js';
@@ -31,7 +32,7 @@ import { startPaths } from './paths.js';
 import { gatewayPath } from './terminals.js';
 
 const env = process.env;
-const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,relay,files,reload,browser').split(','));
+const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,relay,files,transport,reload,browser').split(','));
 const workers = Number(env.BENCH_WORKERS ?? 2);
 const rows: Row[] = [];
 const results: Record<string, Record<string, unknown>> = {};
@@ -183,6 +184,13 @@ try {
     }
     const pid = (await bench.stack.pm2.list()).find((x) => x.port === bench.stack!.workerPorts[0])!.pid;
     record('detached session memory', 'stack worker (owner)', await detachedMemory(w0, bench.stack.adminToken, pid, sshd, Number(env.BENCH_DETACHED_SESSIONS ?? 200)));
+  }
+  if (wanted.has('transport')) {
+    // Why files go over HTTP: the same bytes as a streamed response and as acknowledged Socket.IO frames.
+    const t = await fileTransport(Number(env.BENCH_TRANSPORT_MB ?? 200));
+    record('file transport', 'http response', t.http);
+    record('file transport', 'socket.io websocket', t.websocket, `${Math.round((t.websocket.mb_per_s / t.http.mb_per_s) * 100)} % of http`);
+    record('file transport', 'socket.io polling', t.polling, `${Math.round((t.polling.mb_per_s / t.http.mb_per_s) * 100)} % of http`);
   }
   if (wanted.has('files')) {
     // Upload and download through each gateway beside OpenSSH's sftp client, and echo during a download.

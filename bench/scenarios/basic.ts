@@ -62,6 +62,34 @@ export async function echoLatency(t: BenchTerminal, samples: number) {
   return { p50_ms: round(percentile(times, 50), 3), p99_ms: round(percentile(times, 99), 3), n: times.length };
 }
 
+/**
+ * Keystrokes with pauses between them (`gapMs`), as a person types now and then while a
+ * transfer runs: each one meets the transfer at full speed, not one already yielding.
+ */
+export async function sparseEchoLatency(t: BenchTerminal, samples: number, gapMs: number) {
+  t.send(`stty raw -echo; echo CAT-$((2+3)); cat\r`);
+  await t.waitFor(/CAT-5/);
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
+    const ch = String.fromCharCode(97 + (i % 26));
+    const arrived = new Promise<void>((resolve) => {
+      const off = t.onData((chunk) => {
+        if (chunk.includes(ch)) {
+          off();
+          resolve();
+        }
+      });
+    });
+    const t0 = nowMs();
+    t.send(ch);
+    await withTimeout(arrived, 10_000, 'echo');
+    times.push(nowMs() - t0);
+  }
+  t.send('\x03');
+  return { p50_ms: round(percentile(times, 50), 3), p90_ms: round(percentile(times, 90), 3), max_ms: round(Math.max(...times), 3), n: times.length };
+}
+
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));

@@ -14,7 +14,7 @@ import { routeCookie } from '../../tests/harness/cluster.js';
 import { TerminalClient } from '../../tests/harness/terminalClient.js';
 import { nowMs, round } from '../stats.js';
 import { benchTerminal, credentials, PROMPT, type BenchPath, type SshTarget } from '../terminals.js';
-import { echoLatency } from './basic.js';
+import { echoLatency, sparseEchoLatency } from './basic.js';
 
 /** Downloads the link again and again, writing the bytes received so far to stdout every 100 ms. */
 const DOWNLOADER = `
@@ -50,6 +50,9 @@ export function prepareFiles(sshd: SshTarget, mb: number): FileBench {
 
 /** Keystrokes measured while a download runs: p99 is the 10th slowest of 1,000. */
 const ECHO_SAMPLES = 1000;
+/** And one every 400 ms (past the 300 ms a transfer yields after a keystroke). */
+const SPARSE_SAMPLES = 40;
+const SPARSE_GAP_MS = 400;
 
 /** OpenSSH's sftp command line for `batch` (a file), key auth. */
 function sftpArgs(sshd: SshTarget, f: FileBench, batch: string): string[] {
@@ -86,7 +89,8 @@ export async function directEchoDuringDownload(direct: BenchPath, sshd: SshTarge
     await new Promise((resolve) => setTimeout(resolve, 500)); // the first get is under way
     if (loop.exitCode !== null) throw new Error('the sftp download loop failed');
     const echo = await echoLatency(t, ECHO_SAMPLES);
-    return { echo_during_download_p50_ms: echo.p50_ms, echo_during_download_p99_ms: echo.p99_ms };
+    const sparse = await sparseEchoLatency(t, SPARSE_SAMPLES, SPARSE_GAP_MS);
+    return { echo_during_download_p50_ms: echo.p50_ms, echo_during_download_p99_ms: echo.p99_ms, sparse_echo_p50_ms: sparse.p50_ms, sparse_echo_p90_ms: sparse.p90_ms, sparse_echo_max_ms: sparse.max_ms };
   } finally {
     process.kill(-loop.pid!, 'SIGKILL');
     t.close();
@@ -142,6 +146,7 @@ export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, s
     const echo = await echoLatency(term, ECHO_SAMPLES);
     // What typing costs the transfer: its rate during the echo run (transfers yield to typing).
     const whileTyping = (received - b0) / 1e6 / ((nowMs() - t2) / 1000);
+    const sparse = await sparseEchoLatency(term, SPARSE_SAMPLES, SPARSE_GAP_MS);
     downloader.kill();
     return {
       upload_mb_per_s: round(f.bytes / 1e6 / up, 1),
@@ -149,6 +154,9 @@ export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, s
       echo_during_download_p50_ms: echo.p50_ms,
       echo_during_download_p99_ms: echo.p99_ms,
       download_mb_per_s_while_typing: round(whileTyping, 1),
+      sparse_echo_p50_ms: sparse.p50_ms,
+      sparse_echo_p90_ms: sparse.p90_ms,
+      sparse_echo_max_ms: sparse.max_ms,
     };
   } finally {
     term.close();
