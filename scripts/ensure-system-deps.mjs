@@ -21,6 +21,8 @@ const REQUIREMENTS = [
   { what: 'g++', bin: 'g++', pkg: 'g++' },
   { what: 'make', bin: 'make', pkg: 'make' },
   { what: 'python3', bin: 'python3', pkg: 'python3' },
+  // The bench's file transfer client: a browser's download manager is native code, so is curl.
+  { what: 'curl', bin: 'curl', pkg: 'curl' },
   // `ip` sets up the network namespace behind the HOST_UNREACHABLE test (tests/integration/errors.test.ts).
   { what: 'ip', bin: 'ip', extraDirs: ['/usr/sbin', '/sbin'], pkg: 'iproute2' },
 ];

@@ -6,8 +6,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, createReadStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { routeCookie } from '../../tests/harness/cluster.js';
@@ -109,28 +108,20 @@ export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, s
     const headers = { cookie, 'x-webssh-secret': secret };
     const base = `${url}/ssh/files/${session}`;
 
-    const t0 = nowMs();
-    await new Promise<void>((resolve, reject) => {
-      const req = request(`${base}/upload?path=${encodeURIComponent(`${f.remote}/up.bin`)}&size=${f.bytes}&overwrite=1`, { method: 'PUT', headers: { ...headers, 'content-length': String(f.bytes) } });
-      req.on('response', (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`upload: ${res.statusCode}`))));
-      });
-      req.on('error', reject);
-      createReadStream(join(f.local, 'file.bin')).pipe(req);
-    });
-    const up = (nowMs() - t0) / 1000;
-
-    const download = async () => {
-      const link = (await (await fetch(`${base}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path: `${f.remote}/down.bin` }) })).json()) as { url: string };
-      const res = await fetch(`${url}/ssh/${link.url}`, { headers: { cookie } });
-      let n = 0;
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) n += chunk.length;
-      if (n !== f.bytes) throw new Error(`download: ${n} of ${f.bytes} bytes`);
+    // curl moves the bytes, as a browser's (native) download manager and upload would.
+    const curl = (args: string[]) => {
+      const t = nowMs();
+      const r = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{size_upload}', '-H', `cookie: ${cookie}`, ...args], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`curl failed: ${r.stderr}`);
+      const [status, down, up] = r.stdout.split(' ').map(Number);
+      return { status, down, up, seconds: (nowMs() - t) / 1000 };
     };
-    const t1 = nowMs();
-    await download();
-    const down = (nowMs() - t1) / 1000;
+    const put = curl(['-T', join(f.local, 'file.bin'), '-H', `x-webssh-secret: ${secret}`, '-H', 'Expect:', `${base}/upload?path=${encodeURIComponent(`${f.remote}/up.bin`)}&size=${f.bytes}&overwrite=1`]);
+    if (put.status !== 201 || put.up !== f.bytes) throw new Error(`upload: ${put.status}, ${put.up} bytes`);
+    const link0 = (await (await fetch(`${base}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path: `${f.remote}/down.bin` }) })).json()) as { url: string };
+    const get = curl([`${url}/ssh/${link0.url}`]);
+    if (get.status !== 200 || get.down !== f.bytes) throw new Error(`download: ${get.status}, ${get.down} of ${f.bytes} bytes`);
+    const [up, down] = [put.seconds, get.seconds];
 
     // Typing while a download runs: downloads back to back in another process (a browser's
     // download manager is not in the page's event loop either) until the echo run is over.

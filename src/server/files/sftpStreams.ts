@@ -28,8 +28,8 @@ function failOnClose(sftp: SFTPWrapper, stream: Readable | Writable): void {
   stream.once('close', () => sftp.off('close', onClose));
 }
 
-const READ_DEPTH = 16;
-const WRITE_DEPTH = 16;
+const READ_DEPTH = 4;
+const WRITE_DEPTH = 8;
 const READ_CHUNK = 64 * 1024;
 
 export function openHandle(sftp: SFTPWrapper, path: string, flags: OpenMode, mode = 0o644): Promise<Buffer> {
