@@ -49,9 +49,12 @@ export function prepareFiles(sshd: SshTarget, mb: number): FileBench {
 
 /** Keystrokes measured while a download runs: p99 is the 10th slowest of 1,000. */
 const ECHO_SAMPLES = 1000;
-/** And one every 400 ms (past the 300 ms a transfer yields after a keystroke). */
+/** And one every 400 ms (past the 300 ms a transfer yields after a keystroke)... */
 const SPARSE_SAMPLES = 40;
 const SPARSE_GAP_MS = 400;
+/** ...and after 6 s without typing, when a transfer runs with the most requests in flight. */
+const QUIET_SAMPLES = 5;
+const QUIET_GAP_MS = 6000;
 
 /** OpenSSH's sftp command line for `batch` (a file), key auth. */
 function sftpArgs(sshd: SshTarget, f: FileBench, batch: string): string[] {
@@ -89,7 +92,8 @@ export async function directEchoDuringDownload(direct: BenchPath, sshd: SshTarge
     if (loop.exitCode !== null) throw new Error('the sftp download loop failed');
     const echo = await echoLatency(t, ECHO_SAMPLES);
     const sparse = await sparseEchoLatency(t, SPARSE_SAMPLES, SPARSE_GAP_MS);
-    return { echo_during_download_p50_ms: echo.p50_ms, echo_during_download_p99_ms: echo.p99_ms, sparse_echo_p50_ms: sparse.p50_ms, sparse_echo_p90_ms: sparse.p90_ms, sparse_echo_max_ms: sparse.max_ms };
+    const quiet = await sparseEchoLatency(t, QUIET_SAMPLES, QUIET_GAP_MS);
+    return { echo_during_download_p50_ms: echo.p50_ms, echo_during_download_p99_ms: echo.p99_ms, sparse_echo_p50_ms: sparse.p50_ms, sparse_echo_p90_ms: sparse.p90_ms, sparse_echo_max_ms: sparse.max_ms, quiet_echo_p50_ms: quiet.p50_ms, quiet_echo_max_ms: quiet.max_ms };
   } finally {
     process.kill(-loop.pid!, 'SIGKILL');
     t.close();
@@ -138,6 +142,7 @@ export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, s
     // What typing costs the transfer: its rate during the echo run (transfers yield to typing).
     const whileTyping = (received - b0) / 1e6 / ((nowMs() - t2) / 1000);
     const sparse = await sparseEchoLatency(term, SPARSE_SAMPLES, SPARSE_GAP_MS);
+    const quiet = await sparseEchoLatency(term, QUIET_SAMPLES, QUIET_GAP_MS);
     downloader.kill();
     return {
       upload_mb_per_s: round(f.bytes / 1e6 / up, 1),
@@ -148,6 +153,8 @@ export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, s
       sparse_echo_p50_ms: sparse.p50_ms,
       sparse_echo_p90_ms: sparse.p90_ms,
       sparse_echo_max_ms: sparse.max_ms,
+      quiet_echo_p50_ms: quiet.p50_ms,
+      quiet_echo_max_ms: quiet.max_ms,
     };
   } finally {
     term.close();

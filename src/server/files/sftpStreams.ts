@@ -30,6 +30,9 @@ function failOnClose(sftp: SFTPWrapper, stream: Readable | Writable): void {
 
 const READ_DEPTH = 4;
 const WRITE_DEPTH = 8;
+/** When nobody has typed for a while (TypingGate's quiet time). */
+const QUIET_READ_DEPTH = 16;
+const QUIET_WRITE_DEPTH = 32;
 const READ_CHUNK = 64 * 1024;
 
 export function openHandle(sftp: SFTPWrapper, path: string, flags: OpenMode, mode = 0o644): Promise<Buffer> {
@@ -46,7 +49,7 @@ function closeHandle(sftp: SFTPWrapper, handle: Buffer): void {
 }
 
 /** Bytes `start`..`end` (inclusive) of an open file, in order. Closes the handle at the end. */
-export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end: number, typing?: TypingGate, depth = READ_DEPTH): Readable {
+export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end: number, typing?: TypingGate, depth = READ_DEPTH, quietDepth = QUIET_READ_DEPTH): Readable {
   let next = start; // offset of the next read to issue
   let inFlight = 0;
   let done = false;
@@ -55,7 +58,7 @@ export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end
   const ready = new Map<number, Buffer>();
   let pushAt = start;
   const stream = new Readable({
-    highWaterMark: depth * READ_CHUNK,
+    highWaterMark: Math.max(depth, quietDepth) * READ_CHUNK,
     read() {
       pump();
     },
@@ -67,7 +70,7 @@ export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end
   });
   failOnClose(sftp, stream);
   const pump = (): void => {
-    while (!done && inFlight < (typing?.depth(depth) ?? depth) && next <= end) {
+    while (!done && inFlight < (typing?.depth(depth, quietDepth) ?? depth) && next <= end) {
       if (typing?.held) {
         if (!held) {
           held = true;
@@ -108,7 +111,7 @@ export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end
 }
 
 /** Writes at `start` onwards into an open file; closes it when finished (or on error). */
-export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, typing?: TypingGate, depth = WRITE_DEPTH): Writable {
+export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, typing?: TypingGate, depth = WRITE_DEPTH, quietDepth = QUIET_WRITE_DEPTH): Writable {
   let pos = start;
   let inFlight = 0;
   let failed: Error | undefined;
@@ -116,7 +119,7 @@ export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, typ
   let waiting: ((err?: Error | null) => void) | undefined;
   let finishing: ((err?: Error | null) => void) | undefined;
   const settle = (): void => {
-    if (waiting && (failed || inFlight < (typing?.depth(depth) ?? depth))) {
+    if (waiting && (failed || inFlight < (typing?.depth(depth, quietDepth) ?? depth))) {
       const cb = waiting;
       waiting = undefined;
       cb(failed);
@@ -129,7 +132,7 @@ export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, typ
     }
   };
   const stream = new Writable({
-    highWaterMark: depth * 32 * 1024,
+    highWaterMark: Math.max(depth, quietDepth) * 32 * 1024,
     write(chunk: Buffer, _enc, cb) {
       if (failed) return cb(failed);
       const send = () => {
