@@ -63,17 +63,3 @@ describe('while someone types, transfers keep one request in flight', () => {
     expect(gate.depth(8)).toBe(8);
   });
 });
-
-describe('when nobody has typed for a while, transfers run deeper', () => {
-  it('quietDepth after quietMs without a keystroke, from the start too', () => {
-    const gate = new TypingGate(25, 300, 5000);
-    expect(gate.depth(4, 16)).toBe(16); // nobody typed yet
-    gate.typed();
-    gate.open();
-    expect(gate.depth(4, 16)).toBe(1);
-    vi.advanceTimersByTime(300);
-    expect(gate.depth(4, 16)).toBe(4);
-    vi.advanceTimersByTime(4700);
-    expect(gate.depth(4, 16)).toBe(16);
-  });
-});

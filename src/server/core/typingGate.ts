@@ -20,7 +20,6 @@ export class TypingGate {
   constructor(
     private readonly maxHoldMs = 25,
     private readonly windowMs = 300,
-    private readonly quietMs = 5000,
   ) {}
 
   /** A keystroke awaits its echo: transfers issue nothing new. */
@@ -33,14 +32,9 @@ export class TypingGate {
     return Date.now() - this.#lastTyped < this.windowMs;
   }
 
-  /**
-   * Requests a transfer may keep in flight now: one while someone types, `depth` after,
-   * and `quietDepth` once nobody has typed for `quietMs` (more in flight is more speed, and
-   * more for a keystroke to wait behind).
-   */
-  depth(depth: number, quietDepth = depth): number {
-    const since = Date.now() - this.#lastTyped;
-    return since < this.windowMs ? 1 : since >= this.quietMs ? quietDepth : depth;
+  /** Requests a transfer may keep in flight now, of its `depth`. */
+  depth(depth: number): number {
+    return this.recent ? 1 : depth;
   }
 
   /** A keystroke went to the shell. */

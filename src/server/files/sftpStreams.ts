@@ -10,7 +10,9 @@
  * Few, on purpose: transfer data shares the SSH connection with the terminal, so what is
  * in flight sits in front of the next echo. Measured (`npm run bench`, files): 16 reads
  * of 64 KiB in flight gave echo p50 26–44 ms during a download, 4 gave 8–12 ms, and the
- * download stayed at OpenSSH sftp's rate or above. While someone types, one (the
+ * download stayed at OpenSSH sftp's rate or above. Deeper did not pay: 16 reads and 32
+ * writes once nobody had typed for 5 s moved no more through the bench (its 2 cores are
+ * the limit) and made that first keystroke wait 24–28 ms. While someone types, one (the
  * terminal's TypingGate, core/typingGate.ts).
  */
 import { Readable, Writable } from 'node:stream';
@@ -30,9 +32,6 @@ function failOnClose(sftp: SFTPWrapper, stream: Readable | Writable): void {
 
 const READ_DEPTH = 4;
 const WRITE_DEPTH = 8;
-/** When nobody has typed for a while (TypingGate's quiet time). */
-const QUIET_READ_DEPTH = 16;
-const QUIET_WRITE_DEPTH = 32;
 const READ_CHUNK = 64 * 1024;
 
 export function openHandle(sftp: SFTPWrapper, path: string, flags: OpenMode, mode = 0o644): Promise<Buffer> {
@@ -49,7 +48,7 @@ function closeHandle(sftp: SFTPWrapper, handle: Buffer): void {
 }
 
 /** Bytes `start`..`end` (inclusive) of an open file, in order. Closes the handle at the end. */
-export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end: number, typing?: TypingGate, depth = READ_DEPTH, quietDepth = QUIET_READ_DEPTH): Readable {
+export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end: number, typing?: TypingGate, depth = READ_DEPTH): Readable {
   let next = start; // offset of the next read to issue
   let inFlight = 0;
   let done = false;
@@ -58,7 +57,7 @@ export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end
   const ready = new Map<number, Buffer>();
   let pushAt = start;
   const stream = new Readable({
-    highWaterMark: Math.max(depth, quietDepth) * READ_CHUNK,
+    highWaterMark: depth * READ_CHUNK,
     read() {
       pump();
     },
@@ -70,7 +69,7 @@ export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end
   });
   failOnClose(sftp, stream);
   const pump = (): void => {
-    while (!done && inFlight < (typing?.depth(depth, quietDepth) ?? depth) && next <= end) {
+    while (!done && inFlight < (typing?.depth(depth) ?? depth) && next <= end) {
       if (typing?.held) {
         if (!held) {
           held = true;
@@ -111,7 +110,7 @@ export function sftpReader(sftp: SFTPWrapper, handle: Buffer, start: number, end
 }
 
 /** Writes at `start` onwards into an open file; closes it when finished (or on error). */
-export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, typing?: TypingGate, depth = WRITE_DEPTH, quietDepth = QUIET_WRITE_DEPTH): Writable {
+export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, typing?: TypingGate, depth = WRITE_DEPTH): Writable {
   let pos = start;
   let inFlight = 0;
   let failed: Error | undefined;
@@ -119,7 +118,7 @@ export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, typ
   let waiting: ((err?: Error | null) => void) | undefined;
   let finishing: ((err?: Error | null) => void) | undefined;
   const settle = (): void => {
-    if (waiting && (failed || inFlight < (typing?.depth(depth, quietDepth) ?? depth))) {
+    if (waiting && (failed || inFlight < (typing?.depth(depth) ?? depth))) {
       const cb = waiting;
       waiting = undefined;
       cb(failed);
@@ -132,7 +131,7 @@ export function sftpWriter(sftp: SFTPWrapper, handle: Buffer, start: number, typ
     }
   };
   const stream = new Writable({
-    highWaterMark: Math.max(depth, quietDepth) * 32 * 1024,
+    highWaterMark: depth * 32 * 1024,
     write(chunk: Buffer, _enc, cb) {
       if (failed) return cb(failed);
       const send = () => {
