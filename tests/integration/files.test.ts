@@ -189,6 +189,25 @@ describe('files over SFTP', () => {
     expect(tail.headers.get('content-range')).toBe('bytes 400000-999999/1000000');
   }, 180_000);
 
+  it('writes one audit line per transfer and operation: who, which session, what, how much, the result; never the contents', async () => {
+    const p = await page();
+    const marker = `CONTENT-${randomBytes(8).toString('hex')}`;
+    const text = Buffer.from(`${marker}\n`.repeat(100));
+    const put = await api(p, `upload?path=${encodeURIComponent(`${dir}/audited.txt`)}&size=${text.length}`, { method: 'PUT', body: text });
+    expect(put.status).toBe(201);
+    const got = await download(p, `${dir}/audited.txt`);
+    expect(got.bytes).toBe(text.length);
+    expect((await api(p, 'delete', { method: 'POST', json: { path: `${dir}/audited.txt` } })).status).toBe(204);
+    const lines = gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'file audit' && l.session === p.session);
+    const who = { session: p.session, target: `${sshd.users.password.username}@127.0.0.1:${sshd.port}`, client: '127.0.0.1' };
+    expect(lines).toEqual([
+      expect.objectContaining({ ...who, action: 'upload', path: `${dir}/audited.txt`, from: 0, bytes: text.length, result: 'ok' }),
+      expect.objectContaining({ ...who, action: 'download', path: `${dir}/audited.txt`, bytes: text.length, result: 'ok' }),
+      expect.objectContaining({ ...who, action: 'delete', path: `${dir}/audited.txt` }),
+    ]);
+    expect(gw.logs.join('\n')).not.toContain(marker);
+  });
+
   it('resumes an upload cut at ~50 % from the offset the server has; cancel removes the partial file', async () => {
     const p = await page();
     const size = 20_000_000;

@@ -77,6 +77,18 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
     return live;
   };
 
+  /** One audit line per operation: who (client address, SSH account), which session, what; never contents. */
+  const audit = (req: Request, live: LiveTerminal, fields: Record<string, unknown>) => {
+    const t = live.session.target;
+    log.info('file audit', { ...fields, session: live.session.id, ...(t && { target: `${t.username}@${t.host}:${t.port}` }), client: clients.get(req) });
+  };
+  // Taken when the request arrives: once its connection is gone, `req.ip` throws.
+  const clients = new WeakMap<Request, string | undefined>();
+  router.use((req, _res, next) => {
+    clients.set(req, req.ip);
+    next();
+  });
+
   /** Runs a file operation; its failure becomes our code. */
   const run = async (res: Response, fn: () => Promise<void>) => {
     try {
@@ -122,7 +134,7 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
     if (!live || !b) return;
     await run(res, async () => {
       await mkdir(await live.session.sftp(), b.path);
-      log.info('file audit', { action: 'mkdir', session: live.session.id, path: b.path });
+      audit(req, live, { action: 'mkdir', path: b.path });
       res.status(201).json({ path: b.path });
     });
   });
@@ -133,7 +145,7 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
     if (!live || !b) return;
     await run(res, async () => {
       await rename(await live.session.sftp(), b.from, b.to, b.overwrite);
-      log.info('file audit', { action: 'rename', session: live.session.id, path: b.from, to: b.to });
+      audit(req, live, { action: 'rename', path: b.from, to: b.to });
       res.status(204).end();
     });
   });
@@ -148,7 +160,7 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
       // A link is removed, never what it points at.
       if (attrs && kindOf(attrs.mode) === 'dir' && !(await isLink(sftp, b.path))) await rmdir(sftp, b.path);
       else await unlink(sftp, b.path);
-      log.info('file audit', { action: 'delete', session: live.session.id, path: b.path });
+      audit(req, live, { action: 'delete', path: b.path });
       res.status(204).end();
     });
   });
@@ -206,10 +218,10 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
       const source = sftpReader(sftp, await openHandle(sftp, ticket.path, 'r'), start, end, live.session.typing);
       source.on('data', (chunk: Buffer) => (sent += chunk.length));
       await pipeline(source, res);
-      log.info('file audit', { action: 'download', session: ticket.session, path: ticket.path, from: start, bytes: sent, ms: Date.now() - started, result: 'ok' });
+      audit(req, live, { action: 'download', path: ticket.path, from: start, bytes: sent, ms: Date.now() - started, result: 'ok' });
     } catch (err) {
       const code = fileErrorCode(err);
-      log.info('file audit', { action: 'download', session: ticket.session, path: ticket.path, bytes: sent, result: code });
+      audit(req, live, { action: 'download', path: ticket.path, bytes: sent, result: code });
       fail(res, code, (err as Error).message);
     } finally {
       release();
@@ -245,7 +257,7 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
       await unlink(await live.session.sftp(), path.data + PART_SUFFIX).catch((err: unknown) => {
         if (fileErrorCode(err) !== 'FILE_NOT_FOUND') throw err;
       });
-      log.info('file audit', { action: 'upload-cancel', session: live.session.id, path: path.data });
+      audit(req, live, { action: 'upload-cancel', path: path.data });
       res.status(204).end();
     });
   });
@@ -263,12 +275,12 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
     try {
       const sftp = await live.session.sftp();
       const result = await receiveUpload({ sftp, req, path, size, offset, overwrite: q.data.overwrite === '1', typing: live.session.typing });
-      const audit = { action: 'upload', session: live.session.id, path, from: offset, bytes: result.received };
+      const done = { action: 'upload', path, from: offset, bytes: result.received };
       if (result.ok) {
-        log.info('file audit', { ...audit, result: 'ok' });
+        audit(req, live, { ...done, result: 'ok' });
         res.status(201).json({ path, size });
       } else {
-        log.info('file audit', { ...audit, result: result.code });
+        audit(req, live, { ...done, result: result.code });
         fail(res, result.code, result.detail, { offset: result.offset, resumable: result.resumable });
       }
     } catch (err) {
@@ -277,7 +289,7 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
         const sftp = await live.session.sftp().catch(() => undefined);
         if (sftp && (await diskFull(sftp, path, size - offset))) code = 'DISK_FULL';
       }
-      log.info('file audit', { action: 'upload', session: live.session.id, path, from: offset, result: code });
+      audit(req, live, { action: 'upload', path, from: offset, result: code });
       fail(res, code, (err as Error).message);
     } finally {
       release();
