@@ -48,12 +48,12 @@ export function prepareFiles(sshd: SshTarget, mb: number): FileBench {
 }
 
 /** Keystrokes measured while a download runs: p99 is the 10th slowest of 1,000. */
-const ECHO_SAMPLES = 1000;
+const ECHO_SAMPLES = Number(process.env.BENCH_FILE_ECHOES ?? 1000);
 /** And one every 400 ms (past the 300 ms a transfer yields after a keystroke)... */
-const SPARSE_SAMPLES = 40;
+const SPARSE_SAMPLES = Math.max(1, Math.round(ECHO_SAMPLES / 25));
 const SPARSE_GAP_MS = 400;
-/** ...and after 6 s without typing, when a transfer runs with the most requests in flight. */
-const QUIET_SAMPLES = 5;
+/** ...and after 6 s without typing. */
+const QUIET_SAMPLES = Math.max(1, Math.round(ECHO_SAMPLES / 200));
 const QUIET_GAP_MS = 6000;
 
 /** Transfers per figure, each path alike: the median of 3 (the first of a process is cold). */

@@ -43,7 +43,7 @@ describe('npm run bench', () => {
     const out = join(dir, 'results.json');
     const { code, stdout } = await runBench(
       // Not the container path: it needs a Docker engine, which `npm run test:container` owns.
-      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_DETACHED_SESSIONS: '10', BENCH_FILE_MB: '5', BENCH_OUT: out },
+      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_DETACHED_SESSIONS: '10', BENCH_FILE_MB: '5', BENCH_FILE_ECHOES: '25', BENCH_TRANSPORT_MB: '5', BENCH_OUT: out },
       380_000,
     );
     expect(code).toBe(0);
@@ -93,6 +93,7 @@ describe('npm run bench', () => {
     // Issue 14: file transfer beside OpenSSH's sftp, and typing during a download.
     for (const path of ['direct', 'single', 'stack']) expect(r['files (sftp)']![path]!.download_mb_per_s).toBeGreaterThan(0);
     for (const path of ['single', 'stack']) expect(r['files (sftp)']![path]!.echo_during_download_p50_ms).toBeGreaterThan(0);
+    for (const path of ['http response', 'socket.io websocket', 'socket.io polling']) expect(r['file transport']![path]!.mb_per_s).toBeGreaterThan(0);
     expect(r['reload under load']!.stack).toMatchObject({ connects_failed: 0, complete_streams: 6 });
   });
 
