@@ -39,12 +39,12 @@ function runBench(env: Record<string, string>, timeoutMs: number): Promise<{ cod
 }
 
 describe('npm run bench', () => {
-  it('runs every scenario on direct, single and stack and writes the table and the JSON', { timeout: 400_000 }, async () => {
+  it('runs every scenario on direct, single and stack and writes the table and the JSON', { timeout: 620_000 }, async () => {
     const out = join(dir, 'results.json');
     const { code, stdout } = await runBench(
       // Not the container path: it needs a Docker engine, which `npm run test:container` owns.
       { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_DETACHED_SESSIONS: '10', BENCH_FILE_MB: '5', BENCH_FILE_ECHOES: '25', BENCH_TRANSPORT_MB: '5', BENCH_OUT: out },
-      380_000,
+      600_000,
     );
     expect(code).toBe(0);
     expect(stdout).toContain('% of direct');
