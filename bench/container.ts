@@ -40,6 +40,12 @@ export interface ContainerStack {
   ssh2Version(): Promise<string>;
   /** Docker's userland proxy for the published port: loopback traffic to it goes through one. */
   dockerProxyPids(): number[];
+  /**
+   * NGINX at its own address on the project's network, after up(): no docker-proxy on the
+   * way. A client on another machine does not meet docker-proxy either (the engine's
+   * iptables DNAT, in the kernel, carries traffic to a published port from outside).
+   */
+  bridgeUrl(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +116,12 @@ export async function prepareContainer(tree: string, workers: number, engine: En
       ssh2Version: () => compose('exec', '-T', 'gateway', 'node', '-p', "require('/app/node_modules/ssh2/package.json').version"),
       gatewayPids: async () => (await initPids('gateway')).flatMap((p) => descendants(p)),
       nginxPids: async () => (await initPids('nginx')).flatMap((p) => [p, ...descendants(p)]),
+      bridgeUrl: async () => {
+        const id = (await compose('ps', '-q', 'nginx')).split('\n')[0] ?? '';
+        const ip = (await run('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', id], { env })).stdout.trim();
+        if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error(`no IPv4 address for the nginx container: ${JSON.stringify(ip)}`);
+        return `http://${ip}:80`;
+      },
       dockerProxyPids: () =>
         readdirSync('/proc')
           .filter((e) => /^\d+$/.test(e))

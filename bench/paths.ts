@@ -99,6 +99,11 @@ export async function startPaths(workers: number): Promise<Bench> {
         pids: () => c.gatewayPids(),
         front: async () => ({ nginx: await c.nginxPids(), docker_proxy: c.dockerProxyPids() }),
       });
+      // The same containers as a client on another machine reaches them: without docker-proxy.
+      if (process.env.BENCH_CONTAINER_BRIDGE === '1') {
+        const url = await c.bridgeUrl();
+        gateways.push({ path: gatewayPath('container (bridge)', url, sshd, c.sshHost), url, sshHost: c.sshHost, pids: () => c.gatewayPids(), front: async () => ({ nginx: await c.nginxPids() }) });
+      }
     }
     for (const g of gateways) info[g.path.name] = { ...(g.path.name !== 'container' && installed), ...info[g.path.name], ...(await transportOf(g.url)) };
     if (container && info.container) info.container.ssh2 = await container.ssh2Version();
