@@ -24,6 +24,7 @@ import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js'
 import { drainSessions } from './drain.js';
 import { PageRenderer } from './http/page.js';
 import { createRedisServices, KEY_PREFIX } from './redis/redisServices.js';
+import { GatewayEvents } from './observe/gatewayEvents.js';
 import { FileRelay } from './relay/fileRelay.js';
 import { createRelayBus } from './relay/relayBus.js';
 import { createTerminalRelay } from './relay/terminalRelay.js';
@@ -63,6 +64,8 @@ export interface Gateway {
   httpServer: HttpServer;
   io: GatewayIo;
   registry: SessionRegistry;
+  /** Logins, sessions, host keys, operator actions (observe/gatewayEvents.ts). */
+  events: GatewayEvents;
   /** Cluster-wide session list, terminate and notices (what the admin endpoint uses). */
   control: ClusterControl;
   node: NodeIdentity;
@@ -85,15 +88,15 @@ const defaultPublicDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'pu
 
 export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const { log } = deps;
+  const events = new GatewayEvents();
   const secret = config.sessionSecret ?? randomBytes(32).toString('hex');
-  if (!config.sessionSecret) log.warn('SESSION_SECRET is not set: using a random per-process secret (single process only)');
+  const warnings: { setting: string; message: string }[] = [];
+  if (!config.sessionSecret) warnings.push({ setting: 'SESSION_SECRET', message: 'SESSION_SECRET is not set: using a random per-process secret (single process only)' });
   if (config.targets.allowsAnyHost) {
-    const open = config.targets.rules.filter((r) => r.kind === 'any').map((r) => r.source);
-    log.warn('SSH_ALLOWED_TARGETS allows any host: anyone who can open the page can reach any SSH server from here (link-local and cloud metadata addresses excepted); list your hosts/CIDRs', { rules: open });
+    warnings.push({ setting: 'SSH_ALLOWED_TARGETS', message: 'SSH_ALLOWED_TARGETS allows any host: anyone who can open the page can reach any SSH server from here (link-local and cloud metadata addresses excepted); list your hosts/CIDRs' });
   }
-
   if (config.allowedHosts.length === 0 && !isLoopback(config.listenHost)) {
-    log.warn('ALLOWED_HOSTS is not set: pages under any DNS name that resolves here can use the gateway (DNS rebinding); list the names it is reached by');
+    warnings.push({ setting: 'ALLOWED_HOSTS', message: 'ALLOWED_HOSTS is not set: pages under any DNS name that resolves here can use the gateway (DNS rebinding); list the names it is reached by' });
   }
 
   const publicDir = deps.publicDir ?? defaultPublicDir;
@@ -185,7 +188,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     const adminToken: unknown = (socket.handshake.auth as { adminToken?: unknown }).adminToken;
     if (adminToken !== undefined) {
       if (config.adminToken && typeof adminToken === 'string' && tokenMatches(adminToken, config.adminToken)) {
-        return attachWatcher(socket, { log, registry, clientAddress: (s) => proxyaddr(s.request, trustProxy), ...(relay && { relay: relay.visitor }) });
+        return attachWatcher(socket, { log, registry, events, clientAddress: (s) => proxyaddr(s.request, trustProxy), ...(relay && { relay: relay.visitor }) });
       }
       log.warn('admin socket refused', { code: 'AUTH_REQUIRED', client: proxyaddr(socket.request, trustProxy) });
       socket.emit('ended', errorInfo('AUTH_REQUIRED', 'admin token required'));
@@ -196,7 +199,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       registry,
       accepting: () => accepting,
       clientAddress: (s) => proxyaddr(s.request, trustProxy),
-      createSession: (sink) => new SshSession({ config, log, knownHosts, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
+      createSession: (sink, client) => new SshSession({ config, log, knownHosts, events, client, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
       takeGrant,
       loginLimiter,
       admission,
@@ -221,7 +224,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });
   app.use(`${config.basePath}/files`, ...(fileRelay ? [fileRelay.forward] : []), files.router);
-  app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log, consolePage: join(publicDir, 'admin.html') }));
+  app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log, events, consolePage: join(publicDir, 'admin.html') }));
   app.use(
     config.basePath,
     createRoutes({
@@ -248,6 +251,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     httpServer,
     io,
     registry,
+    events,
     control,
     node,
     listen: () => {
@@ -260,6 +264,11 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
         redisConnected.catch((err: unknown) => {
           if (!closed) log.error('redis connection abandoned', { err });
         });
+      }
+      // Said once, after the caller could subscribe (the audit trail records them too).
+      for (const w of warnings.splice(0)) {
+        log.warn(w.message, { setting: w.setting });
+        events.publish('config.warning', w);
       }
       return new Promise((resolve, reject) => {
         httpServer.once('error', reject);

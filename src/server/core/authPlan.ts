@@ -22,6 +22,7 @@ export class AuthPlan {
   readonly #creds: AuthCredentials;
   #tried = new Set<AuthMethod>();
   #passwordSent = false;
+  #last: AuthMethod | undefined;
 
   constructor(creds: AuthCredentials) {
     this.#creds = creds;
@@ -59,7 +60,13 @@ export class AuthPlan {
     }
   }
 
+  /** The method tried last: the one that completed the login, once the server accepts. */
+  get last(): AuthMethod | undefined {
+    return this.#last;
+  }
+
   #take(method: AuthMethod): AuthMethod {
+    this.#last = method;
     this.#tried.add(method);
     if (method === 'password') this.#passwordSent = true;
     return method;

@@ -8,6 +8,7 @@ import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import type { ClusterControl } from '../cluster/clusterControl.js';
 import type { Logger } from '../log.js';
+import type { GatewayEvents } from '../observe/gatewayEvents.js';
 import { sendError } from './routes.js';
 
 export const noticeSchema = z.object({ message: z.string().trim().min(1).max(500) }).strict();
@@ -25,7 +26,7 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return presented !== undefined && tokenMatches(presented, token);
 }
 
-export function createAdminRoutes(deps: { token: string | undefined; control: ClusterControl; log: Logger; consolePage: string }): Router {
+export function createAdminRoutes(deps: { token: string | undefined; control: ClusterControl; log: Logger; events?: GatewayEvents; consolePage: string }): Router {
   const router = express.Router();
   const { token, control, log } = deps;
   // The console page holds no data (every call it makes carries the token), so it needs none.
@@ -46,20 +47,25 @@ export function createAdminRoutes(deps: { token: string | undefined; control: Cl
   };
   router.use(authorize, express.json({ limit: '4kb' }));
 
-  router.get('/sessions', async (_req, res) => {
+  const client = (req: express.Request) => req.ip ?? '';
+  router.get('/sessions', async (req, res) => {
+    deps.events?.publish('admin.action', { action: 'list', client: client(req) });
     res.json(await control.list());
   });
 
   router.delete('/sessions/:id', async (req, res) => {
     const id = idSchema.safeParse(req.params.id);
     if (!id.success) return sendError(res, 400, 'INVALID_REQUEST', 'session id must be a UUID');
-    if (await control.terminate(id.data)) res.status(204).end();
+    const found = await control.terminate(id.data);
+    deps.events?.publish('admin.action', { action: 'terminate', client: client(req), session: id.data, found });
+    if (found) res.status(204).end();
     else sendError(res, 404, 'INVALID_REQUEST', 'no such session');
   });
 
   router.post('/notice', (req, res) => {
     const body = noticeSchema.safeParse(req.body);
     if (!body.success) return sendError(res, 400, 'INVALID_REQUEST', 'body must be {"message": "1-500 characters"}');
+    deps.events?.publish('admin.action', { action: 'notice', client: client(req) });
     control.broadcast(body.data.message);
     res.status(202).json({ sent: true });
   });

@@ -28,7 +28,8 @@ export interface TerminalContext {
   registry: SessionRegistry;
   /** False while draining: no new sessions on this process. */
   accepting(): boolean;
-  createSession(sink: SessionSink): SshSession;
+  /** `client`: the browser's address, for the session's audit events. */
+  createSession(sink: SessionSink, client: string): SshSession;
   /** The browser's address, trusting only the configured proxy hops. */
   clientAddress(socket: GatewaySocket): string;
   /** Takes (and deletes) the credential grant in the socket's HTTP session. */
@@ -271,6 +272,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
   function open(ticket: LoginTicket, releaseLease: () => void): SshSession {
     const cookie = ctx.browserCookie(socket);
     const live = new LiveTerminal(ctx.resume, cookie === undefined ? undefined : digest(cookie), log);
+    const client = ctx.clientAddress(socket);
     const current = ctx.createSession({
       status: (msg) => {
         if (msg.state === 'connected') ticket.settle('connected');
@@ -291,7 +293,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
         ctx.registry.delete(current);
         live.ended(info);
       },
-    });
+    }, client);
     const clocks = new SessionDeadlines(ctx.deadlines, {
       notice: (msg) => live.emit('notice', msg),
       expire: (code) => current.end(code),
@@ -300,7 +302,6 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     live.touch = () => clocks.touch();
     live.attachFirst(peer, released);
     linkLocal(live);
-    const client = ctx.clientAddress(socket);
     ctx.registry.add(current, { client, terminal: live });
     log.info('terminal starting', { session: current.id, client });
     return current;

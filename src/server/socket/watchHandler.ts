@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { errorInfo, type ErrorCode } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
+import type { GatewayEvents } from '../observe/gatewayEvents.js';
 import type { LinkEnd, RelayVisitor } from '../relay/relayVisitor.js';
 import type { SessionRegistry } from './sessionRegistry.js';
 import type { GatewaySocket } from './terminalHandler.js';
@@ -18,6 +19,7 @@ export const watchSchema = z.object({ session: z.uuid() }).strict();
 export interface WatchContext {
   log: Logger;
   registry: SessionRegistry;
+  events?: GatewayEvents;
   relay?: RelayVisitor;
   /** Who is watching, for the log: the address after trusted proxies. */
   clientAddress(socket: GatewaySocket): string;
@@ -45,15 +47,20 @@ export function attachWatcher(socket: GatewaySocket, ctx: WatchContext): void {
       const live = ctx.registry.terminal(id);
       if (live) {
         stop = live.watch(peer, released);
+        ctx.events?.publish('admin.action', { action: 'watch', client: audit.watcher, session: id, found: true, relayed: false });
         return log.info('admin watch started', audit);
       }
-      if (!ctx.relay) return void socket.emit('ended', errorInfo('SESSION_NOT_FOUND'));
+      if (!ctx.relay) {
+        ctx.events?.publish('admin.action', { action: 'watch', client: audit.watcher, session: id, found: false, relayed: false });
+        return void socket.emit('ended', errorInfo('SESSION_NOT_FOUND'));
+      }
       finding = true;
       try {
         const opened = await ctx.relay.open({ session: id, watch: true }, peer, (how: LinkEnd) => {
           released();
           if (how === 'reconnect') socket.disconnect(true);
         });
+        ctx.events?.publish('admin.action', { action: 'watch', client: audit.watcher, session: id, found: opened.ok, relayed: true });
         if (!opened.ok) return void socket.emit('ended', opened.info);
         if (gone) return opened.link.gone();
         stop = () => opened.link.gone();

@@ -18,6 +18,7 @@ import { TypingGate } from '../core/typingGate.js';
 import { verifyHostKey, type KnownHostsStore } from '../core/hostKeyPolicy.js';
 import { mapSshError } from '../core/sshErrors.js';
 import type { Logger } from '../log.js';
+import type { GatewayEventMap, GatewayEvents, SessionRef } from '../observe/gatewayEvents.js';
 import { advertiseSessionWindow, takeOverWindow } from './channelWindow.js';
 import { resolveTarget, type Lookup } from './targetResolver.js';
 
@@ -32,11 +33,33 @@ export interface SessionSink {
   ended(err: ErrorInfo): void;
 }
 
+/**
+ * Sees a session's bytes as they pass, from its shell's start to its end (recordings).
+ * Called on the terminal's hot path: it must neither throw nor block.
+ */
+export interface SessionTap {
+  output(chunk: Buffer): void;
+  input(data: string | Uint8Array): void;
+  resize(size: TermSize): void;
+  ended(code: ErrorCode): void;
+}
+
+export interface TapInfo extends SessionRef {
+  size: TermSize;
+  startedAt: number;
+}
+
 export interface SshSessionDeps {
   config: Pick<Config, 'ssh' | 'targets'>;
   log: Logger;
   knownHosts: KnownHostsStore;
   lookup?: Lookup;
+  /** Logins, host keys, session start and end, for the audit trail and the metrics. */
+  events?: GatewayEvents;
+  /** The browser's address (after trusted proxies), for those events. */
+  client?: string;
+  /** Opens a tap when the shell opens (observe/recording), or returns undefined. */
+  openTap?: (info: TapInfo) => SessionTap | undefined;
 }
 
 type KbdFinish = (answers: string[]) => void;
@@ -64,6 +87,12 @@ export class SshSession {
   #hostKeyStoreDown = false;
   #exitDetail: string | undefined;
   #ended = false;
+  /** Phase times (ms since the epoch) for the login metrics and audit events. */
+  #connectingAt = 0;
+  #handshakeAt = 0;
+  #readyAt = 0;
+  #shellAt = 0;
+  #tap: SessionTap | undefined;
 
   constructor(
     private readonly deps: SshSessionDeps,
@@ -78,6 +107,7 @@ export class SshSession {
 
   async start(creds: Credentials, size: TermSize): Promise<void> {
     this.target = { username: creds.username, host: creds.host, port: creds.port };
+    this.#connectingAt = Date.now();
     this.sink.status({ state: 'connecting', target: this.target });
     const resolved = await resolveTarget(this.deps.config.targets, creds.host, creds.port, this.deps.lookup);
     if (this.#ended) return;
@@ -95,7 +125,13 @@ export class SshSession {
     // Never removed: ssh2 may emit errors after we are done, and an unhandled one crashes.
     client.on('error', (err) => this.end(this.#codeFor(err), this.#detailFor(err)));
     this.#store.add(() => closeClient(client));
-    this.#store.on(client, 'ready', () => this.#openShell(client, size));
+    this.#store.on(client, 'handshake', () => (this.#handshakeAt ||= Date.now()));
+    this.#store.on(client, 'ready', () => {
+      this.#readyAt = Date.now();
+      const handshakeAt = this.#handshakeAt || this.#readyAt;
+      this.#publish('login.succeeded', (ref) => ({ ...ref, method: this.#authPlan?.last ?? 'none', connectMs: handshakeAt - this.#connectingAt, authMs: this.#readyAt - handshakeAt }));
+      this.#openShell(client, size);
+    });
     this.#store.on(client, 'banner', (msg: string) => this.sink.output(Buffer.from(msg.replace(/\r?\n/g, '\r\n'))));
     this.#store.on(client, 'keyboard-interactive', (...args: unknown[]) =>
       this.#onKeyboardInteractive(args[0] as string, args[1] as string, args[3] as Prompt[], args[4] as KbdFinish, creds),
@@ -137,6 +173,8 @@ export class SshSession {
     verifyHostKey({ policy: hostKeyPolicy, pins: hostKeyPins, store: this.deps.knownHosts }, { host: creds.host, address, port: creds.port }, key)
       .then((verdict) => {
         this.#hostKey = verdict.fingerprint;
+        if (verdict.ok) this.#publish('hostkey.trusted', (ref) => ({ ...ref, fingerprint: verdict.fingerprint }));
+        else this.#publish('hostkey.mismatch', (ref) => ({ ...ref, fingerprint: verdict.fingerprint, reason: verdict.reason }));
         if (!verdict.ok) {
           this.#hostKeyProblem = `${verdict.reason}; presented ${verdict.fingerprint}`;
           this.#log.warn('host key rejected', { target: this.target, reason: verdict.reason, fingerprint: verdict.fingerprint });
@@ -199,6 +237,10 @@ export class SshSession {
       });
       this.#store.on(stream, 'close', () => this.end('REMOTE_CLOSED', this.#exitDetail));
       this.#log.info('ssh shell open', { target: this.target });
+      this.#shellAt = Date.now();
+      this.#publish('session.started', (ref) => ({ ...ref, shellMs: this.#shellAt - this.#readyAt }));
+      const ref = this.#ref();
+      this.#tap = ref && this.deps.openTap?.({ ...ref, size, startedAt: this.#shellAt });
       this.sink.status({ state: 'connected', ...(this.target && { target: this.target }), ...(this.#hostKey && { hostKey: this.#hostKey }) });
     });
   }
@@ -209,6 +251,7 @@ export class SshSession {
     // goes straight on: nothing queues in the gateway.
     this.flow.received(chunk.length);
     this.typing.open();
+    this.#tap?.output(chunk);
     this.sink.output(chunk);
   }
 
@@ -267,12 +310,15 @@ export class SshSession {
     if (!this.#stream || this.#ended) return;
     this.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     this.typing.typed();
+    this.#tap?.input(data);
     this.#stream.write(data);
   }
 
   resize(size: TermSize): void {
+    if (!this.#stream || this.#ended) return;
     // ssh2 takes rows first.
-    this.#stream?.setWindow(size.rows, size.cols, 0, 0);
+    this.#stream.setWindow(size.rows, size.cols, 0, 0);
+    this.#tap?.resize(size);
   }
 
   /**
@@ -293,7 +339,28 @@ export class SshSession {
     this.typing.open();
     const info = errorInfo(code, detail);
     this.#log.info('ssh session ended', { code, detail, target: this.target, bytesOut: this.flow.totals.sent, bytesIn: this.bytesIn });
+    if (this.#shellAt) {
+      this.#tap?.ended(code);
+      this.#publish('session.ended', (ref) => ({ ...ref, code, durationMs: Date.now() - this.#shellAt, bytesIn: this.bytesIn, bytesOut: this.flow.totals.sent }));
+    } else if (!this.#readyAt && this.target) {
+      this.#publish('login.failed', (ref) => ({ ...ref, method: this.#authPlan?.last, reason: code, detail: this.#hostKeyProblem ?? detail }));
+    }
+    this.#tap = undefined;
     this.sink.ended(info);
+  }
+
+  #ref(): SessionRef | undefined {
+    return this.target && { session: this.id, client: this.deps.client ?? '', target: this.target };
+  }
+
+  /** Builds the payload only when someone listens (the events are optional in tests). */
+  #publish<E extends 'login.succeeded' | 'login.failed' | 'session.started' | 'session.ended' | 'hostkey.trusted' | 'hostkey.mismatch'>(
+    event: E,
+    payload: (ref: SessionRef) => GatewayEventMap[E][0],
+  ): void {
+    const events = this.deps.events;
+    const ref = this.#ref();
+    if (events && ref) (events.publish as (e: E, p: GatewayEventMap[E][0]) => void)(event, payload(ref));
   }
 
   #codeFor(err: unknown): ErrorCode {
