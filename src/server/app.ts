@@ -24,6 +24,7 @@ import { MemoryKnownHosts, type KnownHostsStore } from './core/hostKeyPolicy.js'
 import { drainSessions } from './drain.js';
 import { PageRenderer } from './http/page.js';
 import { createRedisServices, KEY_PREFIX } from './redis/redisServices.js';
+import { recordAuditTrail } from './observe/auditTrail.js';
 import { GatewayEvents } from './observe/gatewayEvents.js';
 import { FileRelay } from './relay/fileRelay.js';
 import { createRelayBus } from './relay/relayBus.js';
@@ -58,6 +59,8 @@ export interface GatewayDeps {
   lookup?: Lookup;
   /** Directory with index.html and assets/; default: dist/public beside the build. */
   publicDir?: string;
+  /** Where audit events go (observe/auditTrail.ts); default: `log`. */
+  audit?: Logger;
 }
 
 export interface Gateway {
@@ -89,6 +92,7 @@ const defaultPublicDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'pu
 export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const { log } = deps;
   const events = new GatewayEvents();
+  const stopAudit = recordAuditTrail(events, deps.audit ?? log);
   const secret = config.sessionSecret ?? randomBytes(32).toString('hex');
   const warnings: { setting: string; message: string }[] = [];
   if (!config.sessionSecret) warnings.push({ setting: 'SESSION_SECRET', message: 'SESSION_SECRET is not set: using a random per-process secret (single process only)' });
@@ -149,7 +153,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     ? new SessionAdmission(config.sessionLimits, redis.leases, log, config.sessionLeaseMs / 3)
     : new SessionAdmission(config.sessionLimits, new MemoryLeaseStore(), log);
   // Pages whose terminal another process owns are served through Redis (relay/).
-  const files = createFileRoutes({ settings: config.files, registry, allowedOrigins: config.allowedOrigins, log });
+  const files = createFileRoutes({ settings: config.files, registry, allowedOrigins: config.allowedOrigins, log, events });
   const bus = redis && createRelayBus(redis.client, KEY_PREFIX, log);
   // File requests for a terminal another process owns are proxied there (relay/fileRelay.ts).
   const fileRelay = bus && new FileRelay(bus, (target) => files.holds(target), log);
@@ -314,6 +318,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     await closing;
     await relay?.close();
     await redis?.close();
+    stopAudit(); // after the sessions' last events
   }
 }
 

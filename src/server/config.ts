@@ -76,6 +76,8 @@ const schema = z.object({
   GATEWAY_NODE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Audit events to this file instead of stdout (observe/auditFile.ts). */
+  AUDIT_LOG_FILE: z.string().min(1).optional(),
 });
 
 export type LogLevel = z.output<typeof schema>['LOG_LEVEL'];
@@ -127,6 +129,8 @@ export interface Config {
   /** Bearer token for `<base>/admin/*`; undefined disables those endpoints. */
   adminToken: string | undefined;
   logLevel: LogLevel;
+  /** Audit events go here (appended) instead of stdout with the log. */
+  auditLogFile: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -191,6 +195,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     nodeName: v.GATEWAY_NODE_NAME,
     adminToken: v.ADMIN_TOKEN,
     logLevel: v.LOG_LEVEL,
+    auditLogFile: v.AUDIT_LOG_FILE,
   });
 }
 

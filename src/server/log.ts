@@ -1,11 +1,12 @@
 /**
- * JSON-lines logger. Secrets never reach it by construction (credentials are not passed
- * to it), and as a second line of defence any field whose name looks secret is redacted.
+ * JSON-lines logging with pino. Secrets never reach it by construction (credentials are
+ * not passed to it); as a second line of defence pino's `redact` blanks every field named
+ * like a credential, at the top level and two levels down (`creds.password`,
+ * `req.headers.cookie`). Our `Logger` keeps the call shape the code base uses
+ * (`log.info(msg, fields)`); pino does the formatting, levels and child bindings.
  */
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config.js';
-
-const ORDER = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 } as const;
-const SECRET_KEY = /pass(word|phrase)?|privatekey|secret|token|authorization|cookie|answers?/i;
 
 export type LogFields = Record<string, unknown>;
 
@@ -17,57 +18,66 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 4 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : redact(v, depth + 1);
-  return out;
+/** Field names that may hold a credential, wherever a caller put them. */
+export const SECRET_FIELDS = ['password', 'passphrase', 'privateKey', 'secret', 'token', 'adminToken', 'authorization', 'cookie', 'answers', 'credentials'] as const;
+const REDACT_PATHS = SECRET_FIELDS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+/** An Error as a log field: what went wrong, never the request or config objects it may carry. */
+function errorFields(value: unknown): unknown {
+  if (!(value instanceof Error)) return value;
+  return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
 }
 
-export function createLogger(
-  level: LogLevel,
-  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
-  base: LogFields = {},
-): Logger {
-  return new JsonLogger(level, write, base);
+/**
+ * `write` gets one JSON line (no newline) per record; default: stdout. `base` fields
+ * (instance, pid under PM2) are on every line.
+ */
+export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line + '\n'), base: LogFields = {}): Logger {
+  const destination: DestinationStream = { write: (s: string) => write(s.endsWith('\n') ? s.slice(0, -1) : s) };
+  return new PinoAdapter(
+    pino(
+      {
+        level,
+        base,
+        messageKey: 'msg',
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+        serializers: { err: errorFields, error: errorFields },
+        redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      },
+      destination,
+    ),
+  );
 }
 
 /**
  * A class, not closures: every session and socket has its own child logger, and five
  * closures per child cost ~1 KB of the ~35 KB of heap a terminal holds (measured).
  */
-class JsonLogger implements Logger {
-  constructor(
-    private readonly level: LogLevel,
-    private readonly write: (line: string) => void,
-    private readonly base: LogFields,
-  ) {}
+class PinoAdapter implements Logger {
+  constructor(private readonly pino: PinoLogger) {}
 
   debug(msg: string, fields?: LogFields): void {
-    this.emit('debug', msg, fields);
+    if (fields) this.pino.debug(fields, msg);
+    else this.pino.debug(msg);
   }
 
   info(msg: string, fields?: LogFields): void {
-    this.emit('info', msg, fields);
+    if (fields) this.pino.info(fields, msg);
+    else this.pino.info(msg);
   }
 
   warn(msg: string, fields?: LogFields): void {
-    this.emit('warn', msg, fields);
+    if (fields) this.pino.warn(fields, msg);
+    else this.pino.warn(msg);
   }
 
   error(msg: string, fields?: LogFields): void {
-    this.emit('error', msg, fields);
+    if (fields) this.pino.error(fields, msg);
+    else this.pino.error(msg);
   }
 
   child(fields: LogFields): Logger {
-    return new JsonLogger(this.level, this.write, { ...this.base, ...fields });
-  }
-
-  private emit(lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): void {
-    if (ORDER[lvl] < ORDER[this.level]) return;
-    const record = { time: new Date().toISOString(), level: lvl, msg, ...(redact({ ...this.base, ...fields }) as LogFields) };
-    this.write(JSON.stringify(record));
+    return new PinoAdapter(this.pino.child(fields));
   }
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createGateway } from './app.js';
 import { ConfigError, parseConfig } from './config.js';
 import { createLogger } from './log.js';
+import { openAuditFile, type AuditFile } from './observe/auditFile.js';
 
 function loadConfig() {
   const file = process.env.CONFIG_FILE ? (JSON.parse(readFileSync(process.env.CONFIG_FILE, 'utf8')) as Record<string, unknown>) : {};
@@ -27,8 +28,18 @@ async function main(): Promise<void> {
   const write = (line: string) => {
     if (stdoutOpen) process.stdout.write(line + '\n');
   };
-  const log = createLogger(config.logLevel, write, config.instance === undefined ? {} : { instance: config.instance, pid: process.pid });
-  const gateway = createGateway(config, { log });
+  const base = config.instance === undefined ? {} : { instance: config.instance, pid: process.pid };
+  const log = createLogger(config.logLevel, write, base);
+  // The audit trail does not depend on LOG_LEVEL (only `silent` silences stdout's copy).
+  let auditFile: AuditFile | undefined;
+  try {
+    auditFile = config.auditLogFile === undefined ? undefined : openAuditFile(config.auditLogFile, (err) => log.error('audit log file write failed', { err }));
+  } catch (err) {
+    process.stderr.write(`AUDIT_LOG_FILE: cannot open ${config.auditLogFile}: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const audit = auditFile ? createLogger('info', (line) => auditFile?.write(line), base) : createLogger(config.logLevel === 'silent' ? 'silent' : 'info', write, base);
+  const gateway = createGateway(config, { log, audit });
   let port: number;
   try {
     port = await gateway.listen();
@@ -52,9 +63,13 @@ async function main(): Promise<void> {
   const stop = (reason: string) => {
     const finish = (p: Promise<void>) =>
       p.then(
-        () => process.exit(0),
+        () => {
+          auditFile?.flush();
+          process.exit(0);
+        },
         (err: unknown) => {
           log.error('shutdown failed', { err });
+          auditFile?.flush();
           process.exit(1);
         },
       );

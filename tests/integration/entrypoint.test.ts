@@ -171,7 +171,7 @@ describe('entry point', () => {
       // Not before the deadline it announced (50 ms: timers run on a coarser clock).
       expect(Date.now()).toBeGreaterThanOrEqual(deadline - 50);
       expect(await exitWithin(proc, 15_000, 'the drain deadline')).toBe(0);
-      expect(out()).toMatch(/"msg":"shutting down".*"reason":"SIGTERM"/);
+      expect(out()).toMatch(/"reason":"SIGTERM".*"msg":"shutting down"/);
       expect(out()).toMatch(/"msg":"drain deadline reached"/);
     } finally {
       await close();
@@ -212,7 +212,7 @@ describe('entry point', () => {
       expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ node: { host: 'node-from-env' } });
       proc.kill('SIGTERM');
       expect(await exitWithin(proc, 15_000, 'SIGTERM')).toBe(0);
-      expect(out()).toMatch(/"msg":"shutting down".*"drainTimeoutMs":7000/);
+      expect(out()).toMatch(/"drainTimeoutMs":7000.*"msg":"shutting down"/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -92,7 +92,7 @@ describe('file requests that reach the process not owning the terminal', () => {
     expect(up.status).toBe(201);
     expect(sha(readFileSync(`${dir}/relayed.bin`))).toBe(sha(data));
     expect(b.gateway.registry.terminal(t.session)).toBeUndefined(); // b only relayed
-    expect(a.logs.some((l) => l.includes('"file audit"') && l.includes('"action":"upload"') && l.includes('relayed.bin'))).toBe(true);
+    expect(a.logs.some((l) => l.includes('"event":"file.transfer"') && l.includes('"action":"upload"') && l.includes('relayed.bin'))).toBe(true);
 
     const listing = (await (await t.files(b, `list?path=${encodeURIComponent(dir)}`)).json()) as { entries: { name: string; size: number }[] };
     expect(listing.entries).toContainEqual(expect.objectContaining({ name: 'relayed.bin', size: data.length }));

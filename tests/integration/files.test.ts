@@ -198,8 +198,8 @@ describe('files over SFTP', () => {
     const got = await download(p, `${dir}/audited.txt`);
     expect(got.bytes).toBe(text.length);
     expect((await api(p, 'delete', { method: 'POST', json: { path: `${dir}/audited.txt` } })).status).toBe(204);
-    const lines = gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'file audit' && l.session === p.session);
-    const who = { session: p.session, target: `${sshd.users.password.username}@127.0.0.1:${sshd.port}`, client: '127.0.0.1' };
+    const lines = gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'file.transfer' && l.session === p.session);
+    const who = { session: p.session, user: sshd.users.password.username, target: `127.0.0.1:${sshd.port}`, client: '127.0.0.1' };
     expect(lines).toEqual([
       expect.objectContaining({ ...who, action: 'upload', path: `${dir}/audited.txt`, from: 0, bytes: text.length, result: 'ok' }),
       expect.objectContaining({ ...who, action: 'download', path: `${dir}/audited.txt`, bytes: text.length, result: 'ok' }),

@@ -21,6 +21,7 @@ import { parseRange } from '../core/byteRange.js';
 import { originAllowed } from '../core/originPolicy.js';
 import { browserCookie, digest } from '../http/browserCookie.js';
 import type { Logger } from '../log.js';
+import type { FileTransferEvent, GatewayEvents } from '../observe/gatewayEvents.js';
 import type { LiveTerminal } from '../socket/liveTerminal.js';
 import type { SessionRegistry } from '../socket/sessionRegistry.js';
 import { codedError } from '../ssh/sshSession.js';
@@ -37,6 +38,8 @@ export interface FileRouteDeps {
   registry: SessionRegistry;
   allowedOrigins: readonly string[];
   log: Logger;
+  /** Where each operation's audit event goes (observe/auditTrail.ts). */
+  events?: GatewayEvents;
 }
 
 const pathSchema = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'no NUL bytes');
@@ -77,10 +80,9 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
     return live;
   };
 
-  /** One audit line per operation: who (client address, SSH account), which session, what; never contents. */
-  const audit = (req: Request, live: LiveTerminal, fields: Record<string, unknown>) => {
-    const t = live.session.target;
-    log.info('file audit', { ...fields, session: live.session.id, ...(t && { target: `${t.username}@${t.host}:${t.port}` }), client: clients.get(req) });
+  /** One audit event per operation: who (client address, SSH account), which session, what; never contents. */
+  const audit = (req: Request, live: LiveTerminal, fields: Omit<FileTransferEvent, 'session' | 'client' | 'target'>) => {
+    deps.events?.publish('file.transfer', { ...fields, session: live.session.id, target: live.session.target, client: clients.get(req) });
   };
   // Taken when the request arrives: once its connection is gone, `req.ip` throws.
   const clients = new WeakMap<Request, string | undefined>();
@@ -275,7 +277,7 @@ export function createFileRoutes(deps: FileRouteDeps): FileRoutes {
     try {
       const sftp = await live.session.sftp();
       const result = await receiveUpload({ sftp, req, path, size, offset, overwrite: q.data.overwrite === '1', typing: live.session.typing });
-      const done = { action: 'upload', path, from: offset, bytes: result.received };
+      const done = { action: 'upload' as const, path, from: offset, bytes: result.received };
       if (result.ok) {
         audit(req, live, { ...done, result: 'ok' });
         res.status(201).json({ path, size });

@@ -37,6 +37,24 @@ export interface GatewayEventMap {
   'admin.action': [{ action: 'list' | 'terminate' | 'notice' | 'watch'; client: string; session?: string | undefined; found?: boolean | undefined; relayed?: boolean | undefined }];
   /** A setting that works but is risky, said once at startup. */
   'config.warning': [{ setting: string; message: string }];
+  /** One file operation through the files routes (never its contents). */
+  'file.transfer': [FileTransferEvent];
+}
+
+export interface FileTransferEvent {
+  session: string;
+  client: string | undefined;
+  target: SshTarget | undefined;
+  action: 'upload' | 'upload-cancel' | 'download' | 'mkdir' | 'rename' | 'delete';
+  path: string;
+  /** rename: the new path. */
+  to?: string;
+  /** upload/download: the byte offset it started at (a resumed transfer). */
+  from?: number;
+  bytes?: number;
+  ms?: number;
+  /** `ok` or the error code. */
+  result?: string;
 }
 
 export type GatewayEventName = keyof GatewayEventMap;
