@@ -194,7 +194,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       if (config.adminToken && typeof adminToken === 'string' && tokenMatches(adminToken, config.adminToken)) {
         return attachWatcher(socket, { log, registry, events, clientAddress: (s) => proxyaddr(s.request, trustProxy), ...(relay && { relay: relay.visitor }) });
       }
-      log.warn('admin socket refused', { code: 'AUTH_REQUIRED', client: proxyaddr(socket.request, trustProxy) });
+      const client = proxyaddr(socket.request, trustProxy);
+      log.warn('admin socket refused', { code: 'AUTH_REQUIRED', client });
+      events.publish('admin.denied', { client, via: 'socket' });
       socket.emit('ended', errorInfo('AUTH_REQUIRED', 'admin token required'));
       return void socket.disconnect(true);
     }
@@ -212,6 +214,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       resume: config.resume,
       browserCookie: (s) => browserCookie(s.request),
       endedTerminals,
+      events,
       ...(relay && { relay: relay.visitor }),
     });
   });

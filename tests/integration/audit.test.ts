@@ -37,6 +37,7 @@ beforeAll(async () => {
       // Reached as "localhost", the target must show a key it does not have.
       SSH_HOST_KEYS: `localhost:${sshd.port}=SHA256:${'A'.repeat(43)}`,
       ADMIN_TOKEN,
+      LOGIN_FAILURES_PER_ACCOUNT: '1',
       AUDIT_LOG_FILE: join(dir, 'audit.jsonl'),
       LOG_LEVEL: 'debug',
     },
@@ -83,12 +84,17 @@ describe('audit trail', () => {
     pinned.start({ host: 'localhost', port: sshd.port, username, password });
     expect((await pinned.waitForEnd()).code).toBe('HOST_KEY_REJECTED');
 
+    const limited = new TerminalClient(base);
+    limited.start({ host: '127.0.0.1', port: sshd.port, username, password: WRONG_PASSWORD });
+    expect((await limited.waitForEnd()).code).toBe('RATE_LIMITED');
+    expect((await fetch(`${base}/ssh/admin/sessions`, { headers: { authorization: 'Bearer wrong-token' } })).status).toBe(401);
+
     const listing = (await (await admin('sessions')).json()) as { sessions: { id: string }[] };
     expect(listing.sessions).toHaveLength(1);
     const id = listing.sessions[0]!.id;
     expect((await admin(`sessions/${id}`, 'DELETE')).status).toBe(204);
     expect((await good.waitForEnd()).code).toBe('ADMIN_TERMINATED');
-    [good, bad, pinned].forEach((c) => c.close());
+    [good, bad, pinned, limited].forEach((c) => c.close());
 
     // The file is flushed at exit.
     proc.kill('SIGTERM');
@@ -127,6 +133,8 @@ describe('audit trail', () => {
       expect.objectContaining({ action: 'list', client: '127.0.0.1' }),
       expect.objectContaining({ action: 'terminate', client: '127.0.0.1', session: id, found: true }),
     ]);
+    expect(of('login.limited')).toEqual([expect.objectContaining({ ...who, target, retryAfterSeconds: expect.any(Number) as number })]);
+    expect(of('admin.denied')).toEqual([expect.objectContaining({ client: '127.0.0.1', via: 'http' })]);
     expect(of('config.warning').map((l) => l.setting)).toEqual(['SESSION_SECRET']);
     // The audit file has the audit lines; stdout has the log without them.
     expect(stdout).not.toContain('"event":"login.succeeded"');

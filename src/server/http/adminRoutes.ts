@@ -42,6 +42,7 @@ export function createAdminRoutes(deps: { token: string | undefined; control: Cl
     res.setHeader('Cache-Control', 'no-store');
     if (bearerMatches(req.headers.authorization, token)) return next();
     log.warn('admin request refused', { code: 'AUTH_REQUIRED', ip: req.ip });
+    deps.events?.publish('admin.denied', { client: req.ip ?? '', via: 'http' });
     res.setHeader('WWW-Authenticate', 'Bearer realm="WebSSH admin"');
     sendError(res, 401, 'AUTH_REQUIRED');
   };

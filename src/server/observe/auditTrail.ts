@@ -13,11 +13,13 @@ type Level = 'info' | 'warn';
 export const AUDIT_EVENTS: { readonly [E in GatewayEventName]: { msg: string; level: Level } } = {
   'login.succeeded': { msg: 'login succeeded', level: 'info' },
   'login.failed': { msg: 'login failed', level: 'warn' },
+  'login.limited': { msg: 'login rate limited', level: 'warn' },
   'session.started': { msg: 'session started', level: 'info' },
   'session.ended': { msg: 'session ended', level: 'info' },
   'hostkey.trusted': { msg: 'host key trusted', level: 'info' },
   'hostkey.mismatch': { msg: 'host key mismatch', level: 'warn' },
   'admin.action': { msg: 'admin action', level: 'info' },
+  'admin.denied': { msg: 'admin access denied', level: 'warn' },
   'config.warning': { msg: 'configuration warning', level: 'warn' },
   'file.transfer': { msg: 'file transfer', level: 'info' },
 };

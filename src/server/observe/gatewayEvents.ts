@@ -28,6 +28,8 @@ export interface GatewayEventMap {
   'login.succeeded': [SessionRef & { method: LoginMethod; connectMs: number; authMs: number }];
   /** No session came of an attempt: wrong credentials, unreachable, refused host key, ... */
   'login.failed': [SessionRef & { method: LoginMethod | undefined; reason: ErrorCode; detail?: string | undefined }];
+  /** An attempt refused before it reached the target: too many recent failures (RATE_LIMITED). */
+  'login.limited': [{ client: string; target: SshTarget; retryAfterSeconds: number }];
   'session.started': [SessionRef & { shellMs: number }];
   /** Every session that reached its shell ends exactly once. */
   'session.ended': [SessionRef & { code: ErrorCode; durationMs: number; bytesIn: number; bytesOut: number }];
@@ -35,6 +37,8 @@ export interface GatewayEventMap {
   'hostkey.mismatch': [SessionRef & { fingerprint: string; reason: string }];
   /** An operator action through the admin endpoints or the watch socket. */
   'admin.action': [{ action: 'list' | 'terminate' | 'notice' | 'watch'; client: string; session?: string | undefined; found?: boolean | undefined; relayed?: boolean | undefined }];
+  /** A request or watch socket without the admin token (AUTH_REQUIRED). */
+  'admin.denied': [{ client: string; via: 'http' | 'socket' }];
   /** A setting that works but is risky, said once at startup. */
   'config.warning': [{ setting: string; message: string }];
   /** One file operation through the files routes (never its contents). */

@@ -11,6 +11,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/pr
 import { ackSchema, inputSchema, kbdAnswersSchema, resumeSchema, sizeSchema, startSchema, type Credentials, type ResumeCommand, type StartCommand } from '../../shared/schemas.js';
 import { digest } from '../http/browserCookie.js';
 import type { Logger } from '../log.js';
+import type { GatewayEvents } from '../observe/gatewayEvents.js';
 import type { SessionSink, SshSession } from '../ssh/sshSession.js';
 import type { Admission, LoginLimiter, LoginTicket } from '../auth/loginLimiter.js';
 import { SessionDeadlines, type DeadlineSettings } from '../core/sessionDeadlines.js';
@@ -46,6 +47,8 @@ export interface TerminalContext {
   browserCookie(socket: GatewaySocket): string | undefined;
   /** Why recently ended resumable sessions ended, for a page that comes back late. */
   endedTerminals: EndedTerminals;
+  /** Refused logins (rate limited) for the audit trail and metrics. */
+  events?: GatewayEvents;
   /** Reaches terminals other processes own (with Redis); undefined in a single process. */
   relay?: RelayVisitor;
 }
@@ -264,6 +267,7 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
     if (admission.ok) return admission.ticket;
     const { retryAfterSeconds } = admission;
     log.warn('login rate limited', { code: 'RATE_LIMITED', client, target: `${creds.username}@${creds.host}:${creds.port}`, retryAfterSeconds });
+    ctx.events?.publish('login.limited', { client, target: { username: creds.username, host: creds.host, port: creds.port }, retryAfterSeconds });
     socket.emit('ended', errorInfo('RATE_LIMITED', `retry in ${retryAfterSeconds} s`, retryAfterSeconds));
     return undefined;
   }
