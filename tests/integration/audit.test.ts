@@ -76,6 +76,13 @@ describe('audit trail', () => {
     good.send('echo audited-$((6*7))\r');
     await good.waitForText('audited-42');
 
+    const { key, passphrase } = sshd.users.keys.ecdsaEncrypted;
+    const keyed = new TerminalClient(base);
+    keyed.start({ host: '127.0.0.1', port: sshd.port, username: sshd.users.keys.username, privateKey: key, passphrase });
+    await keyed.waitForState('connected');
+    keyed.send('exit\r');
+    expect((await keyed.waitForEnd()).code).toBe('REMOTE_CLOSED');
+
     const bad = new TerminalClient(base);
     bad.start({ host: '127.0.0.1', port: sshd.port, username, password: WRONG_PASSWORD });
     expect((await bad.waitForEnd(20_000)).code).toBe('AUTH_FAILED');
@@ -94,7 +101,7 @@ describe('audit trail', () => {
     const id = listing.sessions[0]!.id;
     expect((await admin(`sessions/${id}`, 'DELETE')).status).toBe(204);
     expect((await good.waitForEnd()).code).toBe('ADMIN_TERMINATED');
-    [good, bad, pinned, limited].forEach((c) => c.close());
+    [good, keyed, bad, pinned, limited].forEach((c) => c.close());
 
     // The file is flushed at exit.
     proc.kill('SIGTERM');
@@ -111,20 +118,26 @@ describe('audit trail', () => {
     const who = { user: username, client: '127.0.0.1' };
 
     expect(lines.every((l) => typeof l.event === 'string' && typeof l.time === 'string' && typeof l.msg === 'string')).toBe(true);
-    expect(of('login.succeeded')).toEqual([expect.objectContaining({ ...who, target, session: id })]);
-    expect(['password', 'keyboard-interactive']).toContain(of('login.succeeded')[0]!.method);
+    const succeeded = of('login.succeeded');
+    expect(succeeded).toHaveLength(2);
+    expect(succeeded[0]).toMatchObject({ ...who, target, session: id });
+    expect(['password', 'keyboard-interactive']).toContain(succeeded[0]!.method);
+    expect(succeeded[1]).toMatchObject({ user: sshd.users.keys.username, target, method: 'publickey' });
+    expect(succeeded[1]!.connectMs).toBeGreaterThanOrEqual(0);
+    expect(succeeded[1]!.authMs).toBeGreaterThanOrEqual(0);
     const failed = of('login.failed');
     expect(failed).toHaveLength(2);
     expect(failed).toContainEqual(expect.objectContaining({ ...who, target, reason: 'AUTH_FAILED', level: 'warn' }));
     expect(failed).toContainEqual(expect.objectContaining({ ...who, target: `localhost:${sshd.port}`, reason: 'HOST_KEY_REJECTED' }));
     expect(of('hostkey.mismatch')).toEqual([expect.objectContaining({ ...who, target: `localhost:${sshd.port}`, fingerprint: sshd.hostKeyFingerprint })]);
-    // One verdict per connection that reached key exchange: the good login and the wrong password.
-    expect(of('hostkey.trusted')).toHaveLength(2);
+    // One verdict per connection that reached key exchange: the two logins and the wrong password.
+    expect(of('hostkey.trusted')).toHaveLength(3);
     expect(of('hostkey.trusted')).toContainEqual(expect.objectContaining({ session: id, fingerprint: sshd.hostKeyFingerprint }));
-    expect(of('session.started')).toEqual([expect.objectContaining({ ...who, target, session: id })]);
+    expect(of('session.started')).toEqual([expect.objectContaining({ ...who, target, session: id }), expect.objectContaining({ user: sshd.users.keys.username })]);
     expect(typeof of('session.started')[0]!.shellMs).toBe('number');
-    const [ended] = of('session.ended');
-    expect(of('session.ended')).toHaveLength(1);
+    expect(of('session.ended')).toHaveLength(2);
+    expect(of('session.ended')[0]).toMatchObject({ user: sshd.users.keys.username, code: 'REMOTE_CLOSED' });
+    const ended = of('session.ended')[1];
     expect(ended).toMatchObject({ ...who, target, session: id, code: 'ADMIN_TERMINATED' });
     expect(ended!.bytesIn).toBeGreaterThan(10);
     expect(ended!.bytesOut).toBeGreaterThan(10);
@@ -139,7 +152,8 @@ describe('audit trail', () => {
     // The audit file has the audit lines; stdout has the log without them.
     expect(stdout).not.toContain('"event":"login.succeeded"');
     expect(stdout).toContain('ssh session ended');
-    for (const secret of [password, WRONG_PASSWORD, ADMIN_TOKEN]) {
+    const keyBody = key.split('\n').find((l) => l.length > 40 && !l.startsWith('-----'))!;
+    for (const secret of [password, WRONG_PASSWORD, ADMIN_TOKEN, passphrase, keyBody]) {
       expect(text).not.toContain(secret);
       expect(stdout).not.toContain(secret);
     }
