@@ -1,0 +1,133 @@
+/**
+ * Session recordings (issue 15): one asciicast v2 file per session in RECORDINGS_DIR,
+ * the admin listing and replay source, and retention. The parts live in recordings/:
+ * the format and names (asciicast.ts), one session's writer (recorder.ts), which files
+ * retention deletes (retention.ts) and reading the directory (castFiles.ts).
+ */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { rename, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RecordingSummary } from '../shared/admin.js';
+import type { Logger } from './log.js';
+import type { GatewayEvents } from './observe/gatewayEvents.js';
+import { castHeader, castFileName, incompleteName, parseCastName } from './recordings/asciicast.js';
+import { describeCasts, listCasts, readableEnd, removeIgnoringGone } from './recordings/castFiles.js';
+import { CastRecorder } from './recordings/recorder.js';
+import { selectForDeletion } from './recordings/retention.js';
+import type { SessionTap, TapInfo } from './ssh/sshSession.js';
+
+export interface RecordingSettings {
+  dir: string;
+  /** Keystrokes too ("i" events): everything typed, passwords at prompts included. */
+  recordInput: boolean;
+  /** 0 = keep forever. */
+  maxAgeMs: number;
+  /** Total size of the directory's recordings; 0 = no limit. */
+  maxBytes: number;
+}
+
+/**
+ * Per session, what may wait for the disk. A healthy disk keeps this near zero: at full
+ * terminal throughput (the 512 KiB flow-control budget in flight) the bench measured a
+ * peak of a few KiB. 1 MiB is two whole output windows behind: the disk has stalled, and
+ * waiting longer would only hold memory (1 MiB × every session, the same disk).
+ */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Retention runs at startup and this often; a sweep is a readdir and a stat per file. */
+export const SWEEP_INTERVAL_MS = 10 * 60_000;
+
+export interface Recordings {
+  readonly dir: string;
+  /** The SshSession's tap factory: opens the session's file. */
+  openTap(info: TapInfo): SessionTap | undefined;
+  /** Newest first: what the admin endpoint lists. */
+  list(): Promise<RecordingSummary[]>;
+  /** A recording's path and the end of its last whole line, or undefined (unknown name). */
+  file(name: string): Promise<{ path: string; end: number } | undefined>;
+  /** One retention pass (concurrent calls share it); resolves with the names deleted. */
+  sweep(): Promise<string[]>;
+  /** The pass started at creation. */
+  readonly firstSweep: Promise<string[]>;
+  /** Bytes waiting for the disk, over every open recording of this process. */
+  bufferedBytes(): number;
+  /** Names of the recordings this process is writing now. */
+  active(): ReadonlySet<string>;
+  /** Stops the timer, closes open files and waits for them. */
+  close(): Promise<void>;
+}
+
+export function createRecordings(settings: RecordingSettings, deps: { log: Logger; events: GatewayEvents; term: string }): Recordings {
+  const { dir } = settings;
+  const { log, events } = deps;
+  // 0700: recordings hold whatever was on screen (and, with RECORD_INPUT, typed).
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const open = new Map<string, CastRecorder>();
+  const finishing = new Set<Promise<void>>();
+  let sweeping: Promise<string[]> | undefined;
+
+  const finish = async (name: string, info: TapInfo, recorder: CastRecorder): Promise<void> => {
+    const result = await recorder.done;
+    open.delete(name);
+    if (!result.incomplete) return;
+    const path = join(dir, name);
+    const renamed = incompleteName(name);
+    // Cut at the last whole line (a failed write may leave half of one), then say so in the name.
+    await truncate(path, result.completeBytes).catch(() => undefined);
+    const final = await rename(path, join(dir, renamed)).then(
+      () => renamed,
+      () => name,
+    );
+    log.warn('recording incomplete', { session: info.session, file: final, reason: result.incomplete });
+    events.publish('recording.incomplete', { session: info.session, file: final, reason: result.incomplete });
+  };
+
+  const sweep = (): Promise<string[]> =>
+    (sweeping ??= (async () => {
+      try {
+        const files = await listCasts(dir);
+        const doomed = selectForDeletion(files, settings, Date.now(), new Set(open.keys()));
+        // Another worker sweeping the same directory may have taken a file first: fine.
+        for (const name of doomed) await removeIgnoringGone(join(dir, name));
+        if (doomed.length > 0) log.info('recordings deleted by retention', { count: doomed.length });
+        return doomed;
+      } catch (err) {
+        log.warn('recording retention failed', { err });
+        return [];
+      } finally {
+        sweeping = undefined;
+      }
+    })());
+  const timer = setInterval(() => void sweep(), SWEEP_INTERVAL_MS);
+  timer.unref();
+
+  return {
+    dir,
+    active: () => new Set(open.keys()),
+    openTap(info) {
+      const name = castFileName(info.session, info.startedAt);
+      // wx: never append to another session's file; 0600: only the gateway's user reads it.
+      const stream = createWriteStream(join(dir, name), { flags: 'wx', mode: 0o600 });
+      const recorder = new CastRecorder(stream, castHeader({ ...info, term: deps.term }), { recordInput: settings.recordInput, maxBufferedBytes: MAX_BUFFERED_BYTES });
+      open.set(name, recorder);
+      const done = finish(name, info, recorder).catch((err: unknown) => log.warn('recording close failed', { err }));
+      finishing.add(done);
+      void done.finally(() => finishing.delete(done));
+      return recorder;
+    },
+    list: () => describeCasts(dir, (name) => open.has(name)),
+    async file(name) {
+      if (!parseCastName(name)) return undefined;
+      const path = join(dir, name);
+      const end = await readableEnd(path);
+      return end === undefined ? undefined : { path, end };
+    },
+    sweep,
+    firstSweep: sweep(),
+    bufferedBytes: () => [...open.values()].reduce((sum, r) => sum + r.bufferedBytes, 0),
+    async close() {
+      clearInterval(timer);
+      for (const r of open.values()) r.abort('SHUTTING_DOWN');
+      await Promise.all([...finishing, sweeping]);
+    },
+  };
+}
