@@ -52,6 +52,8 @@ export interface Recordings {
   bufferedBytes(): number;
   /** Names of the recordings this process is writing now. */
   active(): ReadonlySet<string>;
+  /** Resolves once that session's recording is closed (and renamed, if cut short). */
+  settled(session: string): Promise<void>;
   /** Stops the timer, closes open files and waits for them. */
   close(): Promise<void>;
 }
@@ -62,7 +64,8 @@ export function createRecordings(settings: RecordingSettings, deps: { log: Logge
   // 0700: recordings hold whatever was on screen (and, with RECORD_INPUT, typed).
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const open = new Map<string, CastRecorder>();
-  const finishing = new Set<Promise<void>>();
+  /** Session id → its recording's close (and incomplete marking). */
+  const finishing = new Map<string, Promise<void>>();
   let sweeping: Promise<string[]> | undefined;
 
   const finish = async (name: string, info: TapInfo, recorder: CastRecorder): Promise<void> => {
@@ -110,8 +113,8 @@ export function createRecordings(settings: RecordingSettings, deps: { log: Logge
       const recorder = new CastRecorder(stream, castHeader({ ...info, term: deps.term }), { recordInput: settings.recordInput, maxBufferedBytes: MAX_BUFFERED_BYTES });
       open.set(name, recorder);
       const done = finish(name, info, recorder).catch((err: unknown) => log.warn('recording close failed', { err }));
-      finishing.add(done);
-      void done.finally(() => finishing.delete(done));
+      finishing.set(info.session, done);
+      void done.finally(() => finishing.delete(info.session));
       return recorder;
     },
     list: () => describeCasts(dir, (name) => open.has(name)),
@@ -123,11 +126,12 @@ export function createRecordings(settings: RecordingSettings, deps: { log: Logge
     },
     sweep,
     firstSweep: sweep(),
+    settled: async (session) => finishing.get(session),
     bufferedBytes: () => [...open.values()].reduce((sum, r) => sum + r.bufferedBytes, 0),
     async close() {
       clearInterval(timer);
       for (const r of open.values()) r.abort('SHUTTING_DOWN');
-      await Promise.all([...finishing, sweeping]);
+      await Promise.all([...finishing.values(), sweeping]);
     },
   };
 }
