@@ -71,7 +71,10 @@ export function createRecordings(settings: RecordingSettings, deps: { log: Logge
   const finish = async (name: string, info: TapInfo, recorder: CastRecorder): Promise<void> => {
     const result = await recorder.done;
     open.delete(name);
-    if (!result.incomplete) return;
+    if (!result.incomplete) {
+      log.info('recording closed', { session: info.session, file: name, bytes: result.completeBytes, peakBufferedBytes: result.peakBufferedBytes });
+      return;
+    }
     const path = join(dir, name);
     const renamed = incompleteName(name);
     // Cut at the last whole line (a failed write may leave half of one), then say so in the name.
