@@ -27,12 +27,16 @@ export interface RecordingSettings {
 }
 
 /**
- * Per session, what may wait for the disk. A healthy disk keeps this near zero: at full
- * terminal throughput (the 512 KiB flow-control budget in flight) the bench measured a
- * peak of a few KiB. 1 MiB is two whole output windows behind: the disk has stalled, and
- * waiting longer would only hold memory (1 MiB × every session, the same disk).
+ * What may wait for the disk before a recording gives up, per session and per process.
+ * On a healthy disk the backlog is the event loop's delay in running write callbacks:
+ * the bench (`recording` scenario, 2 busy cores, ~14 MB/s of terminal output) measured a
+ * peak of 1.03 MB, about 70 ms of output. 8 MiB leaves that eight times over, so a fast
+ * `cat` is never cut short on a sound disk; past it the disk has stalled. A stall hits
+ * every session on the disk at once, hence the process-wide 64 MiB, whatever the number
+ * of sessions (RSS at 1,000 idle sessions is ~150 MB).
  */
-export const MAX_BUFFERED_BYTES = 1024 * 1024;
+export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+export const MAX_BUFFERED_TOTAL = 64 * 1024 * 1024;
 /** Retention runs at startup and this often; a sweep is a readdir and a stat per file. */
 export const SWEEP_INTERVAL_MS = 10 * 60_000;
 
@@ -67,6 +71,7 @@ export function createRecordings(settings: RecordingSettings, deps: { log: Logge
   /** Session id → its recording's close (and incomplete marking). */
   const finishing = new Map<string, Promise<void>>();
   let sweeping: Promise<string[]> | undefined;
+  const budget = { queued: 0, max: MAX_BUFFERED_TOTAL };
 
   const finish = async (name: string, info: TapInfo, recorder: CastRecorder): Promise<void> => {
     const result = await recorder.done;
@@ -113,7 +118,7 @@ export function createRecordings(settings: RecordingSettings, deps: { log: Logge
       const name = castFileName(info.session, info.startedAt);
       // wx: never append to another session's file; 0600: only the gateway's user reads it.
       const stream = createWriteStream(join(dir, name), { flags: 'wx', mode: 0o600 });
-      const recorder = new CastRecorder(stream, castHeader({ ...info, term: deps.term }), { recordInput: settings.recordInput, maxBufferedBytes: MAX_BUFFERED_BYTES });
+      const recorder = new CastRecorder(stream, castHeader({ ...info, term: deps.term }), { recordInput: settings.recordInput, maxBufferedBytes: MAX_BUFFERED_BYTES, budget });
       open.set(name, recorder);
       const done = finish(name, info, recorder).catch((err: unknown) => log.warn('recording close failed', { err }));
       finishing.set(info.session, done);
@@ -130,7 +135,7 @@ export function createRecordings(settings: RecordingSettings, deps: { log: Logge
     sweep,
     firstSweep: sweep(),
     settled: async (session) => finishing.get(session),
-    bufferedBytes: () => [...open.values()].reduce((sum, r) => sum + r.bufferedBytes, 0),
+    bufferedBytes: () => budget.queued,
     async close() {
       clearInterval(timer);
       for (const r of open.values()) r.abort('SHUTTING_DOWN');

@@ -74,17 +74,24 @@ describe('retention', () => {
   });
 });
 
-/** A stream that keeps what it is given; `stall` makes it never finish a write. */
-function memoryStream(stall = false): Writable & { text(): string } {
+/**
+ * A stream that keeps what it is given; `stall` makes a write hang until `fail()`, which
+ * ends it with EIO (a disk that stopped answering, then gave up).
+ */
+function memoryStream(stall = false): Writable & { text(): string; fail(): void } {
   const parts: Buffer[] = [];
+  let pending: ((err?: Error) => void) | undefined;
   const w = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      if (stall) return; // the disk never answers
+      if (stall) return void (pending = cb);
       parts.push(chunk);
       cb();
     },
   });
-  return Object.assign(w, { text: () => Buffer.concat(parts).toString('utf8') });
+  return Object.assign(w, {
+    text: () => Buffer.concat(parts).toString('utf8'),
+    fail: () => pending?.(Object.assign(new Error('I/O error'), { code: 'EIO' })),
+  });
 }
 
 const events = (text: string) =>
@@ -134,8 +141,21 @@ describe('the recorder', () => {
     for (let i = 0; i < 1000; i++) r.output(chunk); // 8 MB of output
     expect(s.writableLength).toBeLessThanOrEqual(cap + 8192 + 100);
     r.ended('REMOTE_CLOSED');
-    s.destroy(); // what closing a stalled file comes to
+    s.fail();
     expect(await r.done).toMatchObject({ incomplete: 'BUFFER_FULL' });
+  });
+
+  it('a process-wide budget stops whichever recording pushes the total past it, and is given back', async () => {
+    const budget = { queued: 0, max: 100 * 1024 };
+    const streams = [memoryStream(true), memoryStream(true), memoryStream(true)];
+    const recorders = streams.map((s) => new CastRecorder(s, '{}\n', { recordInput: false, maxBufferedBytes: 1 << 20, budget }));
+    const chunk = Buffer.alloc(4096, 'y');
+    for (let i = 0; i < 20; i++) for (const r of recorders) r.output(chunk); // 240 KiB offered, 100 KiB allowed
+    expect(budget.queued).toBeLessThanOrEqual(budget.max + 3 * 4200);
+    for (const s of streams) s.fail();
+    const results = await Promise.all(recorders.map((r) => r.done));
+    expect(results.map((r) => r.incomplete)).toContain('BUFFER_FULL');
+    expect(budget.queued).toBe(0); // every pending write's bytes returned when its stream closed
   });
 
   it('a stream error stops it once; later calls are no-ops', async () => {

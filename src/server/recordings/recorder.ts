@@ -17,6 +17,13 @@ export interface RecorderOptions {
   recordInput: boolean;
   /** Bytes the stream may hold unwritten before the recording gives up (see recordings.ts). */
   maxBufferedBytes: number;
+  /** Shared by every recorder of the process: what all of them hold unwritten, and the limit. */
+  budget?: BacklogBudget;
+}
+
+export interface BacklogBudget {
+  queued: number;
+  max: number;
 }
 
 export interface RecorderResult {
@@ -99,13 +106,17 @@ export class CastRecorder implements SessionTap {
 
   #line(line: string): void {
     const bytes = Buffer.from(line);
-    // Callbacks run in write order, so this is the offset of the last whole line on disk.
+    const budget = this.opts.budget;
+    if (budget) budget.queued += bytes.length;
+    // Callbacks run in write order (a destroyed stream calls the pending ones with an
+    // error), so this is the offset of the last whole line on disk.
     this.stream.write(bytes, (err) => {
+      if (budget) budget.queued -= bytes.length;
       if (!err) this.#completeBytes += bytes.length;
     });
     const buffered = this.stream.writableLength;
     if (buffered > this.#peak) this.#peak = buffered;
-    if (buffered > this.opts.maxBufferedBytes) this.#fail('BUFFER_FULL');
+    if (buffered > this.opts.maxBufferedBytes || (budget && budget.queued > budget.max)) this.#fail('BUFFER_FULL');
   }
 
   #fail(reason: string): void {
