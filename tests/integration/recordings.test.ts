@@ -137,8 +137,11 @@ describe('a recorded session', () => {
     await c.waitForEnd();
     await gw.gateway.recordings!.settled(session);
     const [name] = await readdir(dir);
-    const { events } = parseCast(await readFile(join(dir, name!), 'utf8'));
+    const text = await readFile(join(dir, name!), 'utf8');
+    const { events } = parseCast(text);
     expect(events.filter((e) => e[1] === 'i').map((e) => e[2]).join('')).toBe('echo typed-$((6*7))\rexit\r');
+    // The login's password travels in `start`, never through the terminal: not recorded even now.
+    expect(text).not.toContain(sshd.users.password.password);
   });
 
   it('the admin endpoints need the token and serve recording names only', async () => {
