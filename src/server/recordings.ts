@@ -37,6 +37,8 @@ export interface RecordingSettings {
  */
 export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 export const MAX_BUFFERED_TOTAL = 64 * 1024 * 1024;
+/** How long close() waits for files to finish (a drain already gave the sessions their time). */
+const CLOSE_WAIT_MS = 5000;
 /** Retention runs at startup and this often; a sweep is a readdir and a stat per file. */
 export const SWEEP_INTERVAL_MS = 10 * 60_000;
 
@@ -115,15 +117,21 @@ export function createRecordings(settings: RecordingSettings, deps: { log: Logge
     dir,
     active: () => new Set(open.keys()),
     openTap(info) {
-      const name = castFileName(info.session, info.startedAt);
-      // wx: never append to another session's file; 0600: only the gateway's user reads it.
-      const stream = createWriteStream(join(dir, name), { flags: 'wx', mode: 0o600 });
-      const recorder = new CastRecorder(stream, castHeader({ ...info, term: deps.term }), { recordInput: settings.recordInput, maxBufferedBytes: MAX_BUFFERED_BYTES, budget });
-      open.set(name, recorder);
-      const done = finish(name, info, recorder).catch((err: unknown) => log.warn('recording close failed', { err }));
-      finishing.set(info.session, done);
-      void done.finally(() => finishing.delete(info.session));
-      return recorder;
+      // Called as the shell opens: whatever happens here, the session starts.
+      try {
+        const name = castFileName(info.session, info.startedAt);
+        // wx: never append to another session's file; 0600: only the gateway's user reads it.
+        const stream = createWriteStream(join(dir, name), { flags: 'wx', mode: 0o600 });
+        const recorder = new CastRecorder(stream, castHeader({ ...info, term: deps.term }), { recordInput: settings.recordInput, maxBufferedBytes: MAX_BUFFERED_BYTES, budget });
+        open.set(name, recorder);
+        const done = finish(name, info, recorder).catch((err: unknown) => log.warn('recording close failed', { err }));
+        finishing.set(info.session, done);
+        void done.finally(() => finishing.delete(info.session));
+        return recorder;
+      } catch (err) {
+        log.warn('recording not started', { session: info.session, err });
+        return undefined;
+      }
     },
     list: () => describeCasts(dir, (name) => open.has(name)),
     async file(name) {
@@ -139,7 +147,11 @@ export function createRecordings(settings: RecordingSettings, deps: { log: Logge
     async close() {
       clearInterval(timer);
       for (const r of open.values()) r.abort('SHUTTING_DOWN');
-      await Promise.all([...finishing.values(), sweeping]);
+      // A disk that hangs (a hard NFS mount) must not hold the process's exit forever.
+      let timeout: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((resolve) => (timeout = setTimeout(resolve, CLOSE_WAIT_MS).unref()));
+      await Promise.race([Promise.all([...finishing.values(), sweeping]), gaveUp]);
+      clearTimeout(timeout);
     },
   };
 }
