@@ -36,7 +36,9 @@ COPY --from=build /src/dist dist
 COPY package.json package-lock.json ecosystem.config.cjs ./
 COPY nginx nginx
 COPY docker/gateway-entrypoint.sh docker/gateway-healthcheck.cjs /usr/local/bin/
-RUN mkdir -p /var/lib/webssh /app/deploy && chown node:node /var/lib/webssh /app/deploy
+# /var/lib/webssh-recordings: the compose file's `recordings` volume, which takes this
+# directory's owner and mode (0700: recordings hold whatever was on screen) when created.
+RUN mkdir -p /var/lib/webssh /var/lib/webssh-recordings /app/deploy && chown node:node /var/lib/webssh /var/lib/webssh-recordings /app/deploy && chmod 0700 /var/lib/webssh-recordings
 USER node
 EXPOSE 2222
 # Readiness of every worker (Redis reachable, not draining), with what the image has: node.

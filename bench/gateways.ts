@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../src/tools/ports.js';
 import { waitForExit } from '../src/tools/procs.js';
@@ -37,16 +38,20 @@ export interface TransportInfo {
   noDelay: boolean | 'unknown';
 }
 
-/** `npm start` of the installed tree: its package.json's command line, run from that tree. */
-export async function startSingle(tree: string): Promise<SingleGateway> {
+/**
+ * `npm start` of the installed tree: its package.json's command line, run from that tree.
+ * `env` adds settings (the recording scenario's RECORDINGS_DIR); `onLine` gets its log lines.
+ */
+export async function startSingle(tree: string, env: Record<string, string> = {}, onLine?: (line: string) => void): Promise<SingleGateway> {
   const start = (JSON.parse(readFileSync(join(tree, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
   if (start[0] !== 'node') throw new Error(`npm start is no longer "node …": ${start.join(' ')}`);
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [...start.slice(1).filter((a) => a.startsWith('--')), ...PROBE_NODE_ARGS, ...start.slice(1).filter((a) => !a.startsWith('--'))], {
     cwd: tree,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), LISTEN_HOST: '127.0.0.1', SESSION_SECRET: randomBytes(32).toString('hex'), ...GATEWAY_ENV },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), LISTEN_HOST: '127.0.0.1', SESSION_SECRET: randomBytes(32).toString('hex'), ...GATEWAY_ENV, ...env },
+    stdio: ['ignore', onLine ? 'pipe' : 'ignore', 'inherit'],
   });
+  if (onLine && child.stdout) createInterface({ input: child.stdout }).on('line', onLine);
   const release = guard(child.pid!);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/readyz`, 15_000, () => child.exitCode === null);

@@ -11,7 +11,8 @@
  * with one resumed through the other worker, and measures detached sessions' memory.
  * `capacity` (not in the default set) runs the stack and container paths against
  * bench/capacityTarget.ts at BENCH_CAPACITY_SESSIONS (1000,2000,5000), BENCH_CAPACITY_BATCH
- * opens at a time (50).
+ * opens at a time (50). `recording` compares the single path with a second single gateway
+ * recording every session (RECORDINGS_DIR), BENCH_RECORDING_ROUNDS (5) of throughput.
  */
 import { writeFileSync } from 'node:fs';
 import { probeInChild } from './capacityProbe.js';
@@ -24,6 +25,7 @@ import { concurrency, flood } from './scenarios/load.js';
 import { reloadUnderLoad } from './scenarios/reload.js';
 import { detachedMemory, relayPath } from './scenarios/relay.js';
 import { fileTransport } from './scenarios/fileTransport.js';
+import { recordingOverhead } from './scenarios/recording.js';
 import { directEchoDuringDownload, directSftp, gatewayFiles, prepareFiles } from './scenarios/files.js';
 import { printTable, type Row } from './report.js';
 import { percentile } from './stats.js';
@@ -32,7 +34,7 @@ import { startPaths } from './paths.js';
 import { gatewayPath } from './terminals.js';
 
 const env = process.env;
-const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,relay,files,transport,reload,browser').split(','));
+const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,relay,files,transport,reload,browser,recording').split(','));
 const workers = Number(env.BENCH_WORKERS ?? 2);
 const rows: Row[] = [];
 const results: Record<string, Record<string, unknown>> = {};
@@ -206,6 +208,16 @@ try {
     } finally {
       f.close();
     }
+  }
+  if (wanted.has('recording') && bench.install) {
+    // Recording on and off, one process each, from the same install (bench/scenarios/recording.ts).
+    const plain = [...(bench.direct ? [bench.direct] : []), ...gateways.filter((g) => g.path.name === 'single').map((g) => g.path)];
+    const r = await recordingOverhead(bench.install.dir, sshd, plain, Number(env.BENCH_THROUGHPUT_MB ?? 50), Number(env.BENCH_RECORDING_ROUNDS ?? 5));
+    const base = r.throughput.single?.mb_per_s_median;
+    for (const [name, f] of Object.entries(r.throughput)) record('recording throughput', name, f, name === 'single + recording' && base ? `${Math.round((f.mb_per_s_median / base) * 100)} % of single` : undefined);
+    const baseEcho = r.echo.single?.p50_ms;
+    for (const [name, f] of Object.entries(r.echo)) record('recording echo latency', name, f, name === 'single + recording' ? ratio(f.p50_ms, baseEcho, false)?.concat(' over single') : undefined);
+    record('recording writer', 'single + recording', r.recorder);
   }
   // `pm2 reload` of the local stack; the container's equivalent is a deploy, not measured here.
   if (wanted.has('reload') && bench.stack) record('reload under load', 'stack', await reloadUnderLoad(bench.stack, sshd, 6));

@@ -44,3 +44,5 @@ cpSync(join(root, 'client/admin/admin.css'), join(pub, 'assets/admin.css'));
 cpSync(join(root, 'client/index.html'), join(pub, 'index.html'));
 cpSync(join(root, 'client/styles.css'), join(pub, 'assets/app.css'));
 cpSync(require.resolve('@xterm/xterm/css/xterm.css'), join(pub, 'assets/xterm.css'));
+// The admin console's recording player (issue 15).
+cpSync(require.resolve('asciinema-player/dist/bundle/asciinema-player.css'), join(pub, 'assets/asciinema-player.css'));

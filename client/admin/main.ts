@@ -10,6 +10,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { SessionListing, SessionSummary } from '../../src/shared/admin.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/shared/protocol.js';
 import { byId, formatTarget } from '../dom.js';
+import { createRecordingsView } from './recordings.js';
 
 const TOKEN_KEY = 'webssh-admin-token';
 let token = sessionStorage.getItem(TOKEN_KEY) ?? '';
@@ -26,6 +27,7 @@ term.loadAddon(fit);
 term.open(byId('watch-terminal', HTMLElement));
 
 const say = (text: string) => void (message.textContent = text);
+const recordings = createRecordingsView({ api: (method, path) => api(method, path), token: () => token });
 
 async function api(method: string, path: string): Promise<Response> {
   return fetch(new URL(path, location.href), { method, headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
@@ -39,6 +41,7 @@ async function refresh(): Promise<void> {
   const body = table.tBodies[0]!;
   body.replaceChildren(...listing.sessions.map(row));
   table.hidden = false;
+  await recordings.refresh();
 }
 
 function row(s: SessionSummary): HTMLTableRowElement {

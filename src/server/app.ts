@@ -45,7 +45,8 @@ import { attachTerminal, type GatewaySocket } from './socket/terminalHandler.js'
 import { attachWatcher } from './socket/watchHandler.js';
 import { tokenMatches } from './http/adminRoutes.js';
 import { sshCryptoPath } from './ssh/cryptoPath.js';
-import { SshSession } from './ssh/sshSession.js';
+import { SshSession, type TapInfo } from './ssh/sshSession.js';
+import { createRecordings, type Recordings } from './recordings.js';
 import type { Lookup } from './ssh/targetResolver.js';
 import { version } from './version.js';
 
@@ -69,6 +70,8 @@ export interface Gateway {
   registry: SessionRegistry;
   /** Logins, sessions, host keys, operator actions (observe/gatewayEvents.ts). */
   events: GatewayEvents;
+  /** Session recordings, when RECORDINGS_DIR is set. */
+  recordings: Recordings | undefined;
   /** Cluster-wide session list, terminate and notices (what the admin endpoint uses). */
   control: ClusterControl;
   node: NodeIdentity;
@@ -101,6 +104,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   }
   if (config.allowedHosts.length === 0 && !isLoopback(config.listenHost)) {
     warnings.push({ setting: 'ALLOWED_HOSTS', message: 'ALLOWED_HOSTS is not set: pages under any DNS name that resolves here can use the gateway (DNS rebinding); list the names it is reached by' });
+  }
+  if (config.recordings?.recordInput) {
+    warnings.push({ setting: 'RECORD_INPUT', message: 'RECORD_INPUT is on: recordings hold every keystroke, passwords typed at prompts inside sessions (sudo, su, ssh) included; protect RECORDINGS_DIR accordingly' });
   }
 
   const publicDir = deps.publicDir ?? defaultPublicDir;
@@ -159,6 +165,9 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const fileRelay = bus && new FileRelay(bus, (target) => files.holds(target), log);
   const relay = bus && createTerminalRelay({ bus, registry, endedTerminals, log, ...(fileRelay && { files: fileRelay }) });
   const node: NodeIdentity = { host: config.nodeName ?? hostname(), instance: config.instance ?? null, pid };
+  // Opened at once: the directory is created and retention runs its first sweep.
+  const recordings = config.recordings && createRecordings(config.recordings, { log, events, term: config.ssh.term });
+  const openTap = recordings && ((info: TapInfo) => recordings.openTap(info));
   let accepting = true;
   let closed: Promise<void> | undefined;
   let redisConnected: Promise<void> | undefined;
@@ -205,7 +214,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       registry,
       accepting: () => accepting,
       clientAddress: (s) => proxyaddr(s.request, trustProxy),
-      createSession: (sink, client) => new SshSession({ config, log, knownHosts, events, client, ...(deps.lookup && { lookup: deps.lookup }) }, sink),
+      createSession: (sink, client) => new SshSession({ config, log, knownHosts, events, client, ...(deps.lookup && { lookup: deps.lookup }), ...(openTap && { openTap }) }, sink),
       takeGrant,
       loginLimiter,
       admission,
@@ -231,7 +240,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });
   app.use(`${config.basePath}/files`, ...(fileRelay ? [fileRelay.forward] : []), files.router);
-  app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log, events, consolePage: join(publicDir, 'admin.html') }));
+  app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log, events, consolePage: join(publicDir, 'admin.html'), recordings, node }));
   app.use(
     config.basePath,
     createRoutes({
@@ -259,6 +268,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     io,
     registry,
     events,
+    recordings,
     control,
     node,
     listen: () => {
@@ -315,6 +325,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   async function closeOnce(): Promise<void> {
     accepting = false;
     registry.endAll('SHUTTING_DOWN');
+    await recordings?.close(); // every ended session's file closed (and its incomplete mark, if any, made)
     await admission.close(); // the ended sessions' leases leave Redis before the connection does
     const closing = io.close(); // also closes the HTTP server, which waits for every connection...
     httpServer.closeAllConnections(); // ...so a download still streaming must not hold the exit

@@ -11,6 +11,7 @@ import type { DeadlineSettings } from './core/sessionDeadlines.js';
 import type { ResumeSettings } from './socket/liveTerminal.js';
 import type { SessionLimits } from './core/sessionLimits.js';
 import type { FileSettings } from './files/fileSettings.js';
+import type { RecordingSettings } from './recordings.js';
 
 const list = z
   .string()
@@ -75,6 +76,11 @@ const schema = z.object({
   /** Names this gateway host in the session registry and logs (default: the host name). */
   GATEWAY_NODE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Session recordings (asciicast v2), one file per session; unset = no recordings. */
+  RECORDINGS_DIR: z.string().min(1).optional(),
+  RECORD_INPUT: z.enum(['true', 'false']).default('false'),
+  RECORDINGS_MAX_AGE_DAYS: int(0, 36_500).default(30),
+  RECORDINGS_MAX_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Audit events to this file instead of stdout (observe/auditFile.ts). */
   AUDIT_LOG_FILE: z.string().min(1).optional(),
@@ -128,6 +134,8 @@ export interface Config {
   nodeName: string | undefined;
   /** Bearer token for `<base>/admin/*`; undefined disables those endpoints. */
   adminToken: string | undefined;
+  /** Session recordings (issue 15); undefined = off. */
+  recordings: RecordingSettings | undefined;
   logLevel: LogLevel;
   /** Audit events go here (appended) instead of stdout with the log. */
   auditLogFile: string | undefined;
@@ -194,6 +202,9 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     instance: v.NODE_APP_INSTANCE,
     nodeName: v.GATEWAY_NODE_NAME,
     adminToken: v.ADMIN_TOKEN,
+    recordings: v.RECORDINGS_DIR
+      ? { dir: v.RECORDINGS_DIR, recordInput: v.RECORD_INPUT === 'true', maxAgeMs: v.RECORDINGS_MAX_AGE_DAYS * 86_400_000, maxBytes: v.RECORDINGS_MAX_BYTES }
+      : undefined,
     logLevel: v.LOG_LEVEL,
     auditLogFile: v.AUDIT_LOG_FILE,
   });

@@ -36,3 +36,29 @@ export interface SessionListing {
   /** True when some process did not answer in time (e.g. killed a moment ago). */
   incomplete: boolean;
 }
+
+/** A session recording (issue 15), as `GET <base>/admin/recordings` lists it. */
+export interface RecordingSummary {
+  /** The file name, also its URL under `<base>/admin/recordings/`. */
+  name: string;
+  session: string;
+  /** From the file's header; null when it cannot be read (e.g. cut short at the first line). */
+  target: { username: string; host: string; port: number } | null;
+  client: string | null;
+  /** ISO 8601: when the shell opened. */
+  startedAt: string;
+  /** ISO 8601: the last write. */
+  modifiedAt: string;
+  size: number;
+  /** `recording`: still being written by the process that answered; `incomplete`: cut short (disk full, too slow, …). */
+  state: 'recording' | 'complete' | 'incomplete';
+}
+
+export interface RecordingListing {
+  /** False when RECORDINGS_DIR is not set. */
+  enabled: boolean;
+  /** Newest first, at most 1,000. */
+  recordings: RecordingSummary[];
+  /** The process that read its directory (each host has its own). */
+  node: NodeIdentity;
+}

@@ -95,6 +95,13 @@ describe('npm run bench', () => {
     for (const path of ['single', 'stack']) expect(r['files (sftp)']![path]!.echo_during_download_p50_ms).toBeGreaterThan(0);
     for (const path of ['http response', 'socket.io websocket', 'socket.io polling']) expect(r['file transport']![path]!.mb_per_s).toBeGreaterThan(0);
     expect(r['reload under load']!.stack).toMatchObject({ connects_failed: 0, complete_streams: 6 });
+    // Issue 15: recording on and off, beside direct; every bench session of the recording gateway left a file.
+    for (const path of ['direct', 'single', 'single + recording']) {
+      expect(r['recording throughput']![path]!.mb_per_s_median).toBeGreaterThan(0);
+      expect(r['recording echo latency']![path]!.p50_ms).toBeGreaterThan(0);
+    }
+    expect(r['recording writer']!['single + recording']).toMatchObject({ files: 6 });
+    expect(r['recording writer']!['single + recording']!.peak_buffered_bytes).toBeGreaterThan(0);
   });
 
   it('runs the capacity scenario on the stack against the one-process SSH target', { timeout: 300_000 }, async () => {

@@ -9,7 +9,11 @@ import { z } from 'zod';
 import type { ClusterControl } from '../cluster/clusterControl.js';
 import type { Logger } from '../log.js';
 import type { GatewayEvents } from '../observe/gatewayEvents.js';
+import type { NodeIdentity } from '../../shared/admin.js';
+import type { Recordings } from '../recordings.js';
+import { addRecordingRoutes } from './recordingRoutes.js';
 import { sendError } from './routes.js';
+import { ADMIN_CONSOLE_CSP } from './securityHeaders.js';
 
 export const noticeSchema = z.object({ message: z.string().trim().min(1).max(500) }).strict();
 const idSchema = z.uuid();
@@ -26,7 +30,18 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   return presented !== undefined && tokenMatches(presented, token);
 }
 
-export function createAdminRoutes(deps: { token: string | undefined; control: ClusterControl; log: Logger; events?: GatewayEvents; consolePage: string }): Router {
+export interface AdminDeps {
+  token: string | undefined;
+  control: ClusterControl;
+  log: Logger;
+  events?: GatewayEvents;
+  consolePage: string;
+  /** Undefined: RECORDINGS_DIR is not set (the list says `enabled: false`). */
+  recordings?: Recordings | undefined;
+  node?: NodeIdentity;
+}
+
+export function createAdminRoutes(deps: AdminDeps): Router {
   const router = express.Router();
   const { token, control, log } = deps;
   // The console page holds no data (every call it makes carries the token), so it needs none.
@@ -35,6 +50,7 @@ export function createAdminRoutes(deps: { token: string | undefined; control: Cl
     // Its relative URLs (../assets, sessions) need the trailing slash.
     if (!req.originalUrl.split('?')[0]!.endsWith('/')) return res.redirect(308, `${req.originalUrl.split('?')[0]}/`);
     res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Security-Policy', ADMIN_CONSOLE_CSP);
     res.sendFile(deps.consolePage);
   });
   const authorize: RequestHandler = (req, res, next) => {
@@ -70,5 +86,6 @@ export function createAdminRoutes(deps: { token: string | undefined; control: Cl
     control.broadcast(body.data.message);
     res.status(202).json({ sent: true });
   });
+  if (deps.node) addRecordingRoutes(router, { recordings: deps.recordings, node: deps.node, log, ...(deps.events && { events: deps.events }), client });
   return router;
 }

@@ -15,9 +15,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 
-const CSP = [
+const policy = (scriptSrc: string) => [
   "default-src 'self'",
-  "script-src 'self'",
+  `script-src ${scriptSrc}`,
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self' data:",
@@ -27,6 +27,17 @@ const CSP = [
   "form-action 'self'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+const CSP = policy("'self'");
+
+/**
+ * The admin console's page only (it replays recordings): asciinema-player runs its
+ * terminal emulator as WebAssembly compiled from bytes inside its own bundle, which
+ * Chromium refuses without 'wasm-unsafe-eval'. That source allows compiling Wasm and
+ * nothing else (no eval, no new Function, no inline script); scripts still come only
+ * from our origin, and the terminal page keeps the policy above.
+ */
+export const ADMIN_CONSOLE_CSP = policy("'self' 'wasm-unsafe-eval'");
 
 const common = helmet({
   contentSecurityPolicy: false,

@@ -20,6 +20,7 @@ export const AUDIT_EVENTS: { readonly [E in GatewayEventName]: { msg: string; le
   'hostkey.mismatch': { msg: 'host key mismatch', level: 'warn' },
   'admin.action': { msg: 'admin action', level: 'info' },
   'admin.denied': { msg: 'admin access denied', level: 'warn' },
+  'recording.incomplete': { msg: 'recording incomplete', level: 'warn' },
   'config.warning': { msg: 'configuration warning', level: 'warn' },
   'file.transfer': { msg: 'file transfer', level: 'info' },
 };

@@ -36,7 +36,12 @@ export interface GatewayEventMap {
   'hostkey.trusted': [SessionRef & { fingerprint: string }];
   'hostkey.mismatch': [SessionRef & { fingerprint: string; reason: string }];
   /** An operator action through the admin endpoints or the watch socket. */
-  'admin.action': [{ action: 'list' | 'terminate' | 'notice' | 'watch'; client: string; session?: string | undefined; found?: boolean | undefined; relayed?: boolean | undefined }];
+  'admin.action': [{ action: 'list' | 'terminate' | 'notice' | 'watch' | 'recordings' | 'replay'; client: string; session?: string | undefined; found?: boolean | undefined; relayed?: boolean | undefined; recording?: string | undefined }];
+  /**
+   * A session's recording stopped before the session did (`reason`: ENOSPC, EFBIG, EIO, …,
+   * or BUFFER_FULL for a disk too slow); `file` is its name, now `….incomplete.cast`.
+   */
+  'recording.incomplete': [{ session: string; file: string; reason: string }];
   /** A request or watch socket without the admin token (AUTH_REQUIRED). */
   'admin.denied': [{ client: string; via: 'http' | 'socket' }];
   /** A setting that works but is risky, said once at startup. */
