@@ -75,6 +75,8 @@ const schema = z.object({
   /** Names this gateway host in the session registry and logs (default: the host name). */
   GATEWAY_NODE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Bearer token for the Prometheus endpoints (http/metricsRoutes.ts). */
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
@@ -126,6 +128,8 @@ export interface Config {
   nodeName: string | undefined;
   /** Bearer token for `<base>/admin/*`; undefined disables those endpoints. */
   adminToken: string | undefined;
+  /** Unset: the cluster metrics URL is off and /metrics answers loopback only. */
+  metricsToken: string | undefined;
   logLevel: LogLevel;
 }
 
@@ -190,6 +194,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     instance: v.NODE_APP_INSTANCE,
     nodeName: v.GATEWAY_NODE_NAME,
     adminToken: v.ADMIN_TOKEN,
+    metricsToken: v.METRICS_TOKEN,
     logLevel: v.LOG_LEVEL,
   });
 }
