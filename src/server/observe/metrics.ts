@@ -13,7 +13,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NodeIdentity } from '../../shared/admin.js';
 import type { SessionRegistry } from '../socket/sessionRegistry.js';
-import type { GatewayEvents } from './gatewayEvents.js';
+import type { GatewayEvents, LoginMethod } from './gatewayEvents.js';
 
 export interface MetricsSources {
   node: NodeIdentity;
@@ -28,6 +28,7 @@ export interface MetricsSources {
 
 /** Seconds: a login on a LAN takes milliseconds, a slow server or 2FA prompt many seconds. */
 const PHASE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const LOGIN_METHODS: readonly LoginMethod[] = ['none', 'publickey', 'keyboard-interactive', 'password'];
 /** Always present (0 when none), so a dashboard's series do not come and go. */
 const TRANSPORTS = ['websocket', 'polling'];
 
@@ -124,9 +125,11 @@ function countEvents(events: GatewayEvents, registers: Registry[]): void {
   const hostKeys = new Counter({ name: 'webssh_host_key_verdicts_total', help: 'Host key checks by verdict (trusted, mismatch).', labelNames: ['verdict'], registers });
   const admin = new Counter({ name: 'webssh_admin_actions_total', help: 'Operator actions (list, terminate, notice, watch).', labelNames: ['action'], registers });
 
-  // Present at 0 from the start: rate() and alerts work before the first failure.
-  for (const result of ['success', 'failure']) logins.inc({ method: 'password', result }, 0);
-  failures.inc({ method: 'password', reason: 'AUTH_FAILED' }, 0);
+  // Present at 0 from the start: increase() and alerts see the first failure too.
+  for (const method of LOGIN_METHODS) {
+    for (const result of ['success', 'failure']) logins.inc({ method, result }, 0);
+    failures.inc({ method, reason: 'AUTH_FAILED' }, 0);
+  }
 
   events.on('login.succeeded', (e) => {
     logins.inc({ method: e.method, result: 'success' });
