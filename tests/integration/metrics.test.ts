@@ -3,7 +3,12 @@
  * failed login leave in a process's metrics, who may read them, and the cluster view
  * over Redis, which still answers (marked incomplete) when Redis is gone.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prometheusConfig } from '../harness/prometheus.js';
 import { startRedis, type TestRedis } from '../../src/tools/redisServer.js';
 import { startGateway, type TestGateway } from '../harness/gateway.js';
 import { startSshd, type TestSshd } from '../harness/sshd.js';
@@ -183,4 +188,25 @@ describe('two gateways on one Redis', () => {
       await redis.start();
     }
   }, 60_000);
+});
+
+describe('prometheus.yml', () => {
+  it("README's examples and the test harness's config pass promtool", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webssh-promtool-'));
+    try {
+      const tokenFile = join(dir, 'token');
+      writeFileSync(tokenFile, TOKEN);
+      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+      const examples = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!.replaceAll('/etc/prometheus/webssh-metrics-token', tokenFile));
+      expect(examples.length).toBeGreaterThanOrEqual(2);
+      examples.push(prometheusConfig([{ job: 'webssh', targets: ['127.0.0.1:8080'], path: '/ssh/metrics', token: TOKEN }]));
+      examples.forEach((yaml, i) => {
+        const file = join(dir, `prometheus-${i}.yml`);
+        writeFileSync(file, yaml);
+        expect(() => execFileSync('promtool', ['check', 'config', file], { stdio: 'pipe' }), yaml).not.toThrow();
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
