@@ -3,6 +3,7 @@
  * OpenSSH): one job scrapes the cluster URL through NGINX (the default, README
  * "Metrics"), one scrapes each worker's own port; both must see the same sessions.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../../src/tools/stack.js';
 import { openShell, routeCookie, shellsOnEveryWorker } from '../harness/cluster.js';
@@ -89,4 +90,19 @@ describe('Prometheus through NGINX', () => {
     await expectEventually(failures, 1);
     await expectEventually('sum(webssh_logins_total{job="webssh",result="failure"})', 1);
   }, 60_000);
+});
+
+describe('docs/grafana/webssh-dashboard.json', () => {
+  it('every panel query is valid PromQL and finds series in what Prometheus scraped', async () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../docs/grafana/webssh-dashboard.json', import.meta.url), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const empty: string[] = [];
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets) {
+        const promql = expr.replaceAll('$job', 'webssh');
+        // prom.query throws on invalid PromQL; a wrong metric name gives no series.
+        if ((await prom.query(promql)).length === 0) empty.push(`${panel.title}: ${promql}`);
+      }
+    }
+    expect(empty).toEqual([]);
+  });
 });
