@@ -23,6 +23,8 @@ export interface FlowBudget {
 /** Milliseconds on a monotonic clock; injectable so tests need no real time. */
 export type Clock = () => number;
 
+const monotonic: Clock = () => performance.now();
+
 export class FlowControl {
   #inFlight = 0;
   #window: number;
@@ -38,7 +40,7 @@ export class FlowControl {
 
   constructor(
     private readonly limits: FlowBudget,
-    private readonly now: Clock = () => performance.now(),
+    private readonly now: Clock = monotonic,
   ) {
     if (!(limits.minGrant > 0 && limits.budget >= limits.minGrant)) {
       throw new RangeError(`flow control needs 0 < minGrant <= budget (got budget=${limits.budget}, minGrant=${limits.minGrant})`);

@@ -37,11 +37,23 @@ export function instanceLabel(node: NodeIdentity): string {
   return node.instance ?? String(node.pid);
 }
 
+/**
+ * Node's default metrics describe the process, and collecting them starts an event-loop
+ * delay monitor and a GC observer that are never stopped: one set per process, shared by
+ * every gateway in it (the tests run several), each adding its own host/instance labels.
+ */
+let processMetrics: Registry | undefined;
+function defaultMetrics(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 export function createMetrics(src: MetricsSources): Registry {
-  const register = new Registry();
-  register.setDefaultLabels({ host: src.node.host, instance: instanceLabel(src.node) });
-  collectDefaultMetrics({ register });
-  const registers = [register];
+  const own = new Registry();
+  const registers = [own];
 
   countEvents(src.events, registers);
 
@@ -105,6 +117,8 @@ export function createMetrics(src: MetricsSources): Registry {
       this.set(src.draining() ? 1 : 0);
     },
   });
+  const register = Registry.merge([defaultMetrics(), own]);
+  register.setDefaultLabels({ host: src.node.host, instance: instanceLabel(src.node) });
   return register;
 }
 
