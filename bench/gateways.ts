@@ -23,7 +23,10 @@ import { HEAP_DIR, PROBE_NODE_ARGS } from './liveMemory.js';
  */
 export const BENCH_LIMITS = { SESSIONS_PER_CLIENT: '0', LOGIN_FAILURES_PER_ADDRESS: '0', LOGIN_FAILURES_PER_ACCOUNT: '0' };
 
-const GATEWAY_ENV = { SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn', BENCH_HEAP_DIR: HEAP_DIR, ...BENCH_LIMITS };
+/** The bench scrapes the stack's metrics with it (bench/scenarios/scrape.ts). */
+export const BENCH_METRICS_TOKEN = 'bench-metrics-token-0123456789abcdefghijkl';
+
+const GATEWAY_ENV = { METRICS_TOKEN: BENCH_METRICS_TOKEN, SSH_ALLOWED_TARGETS: '127.0.0.1:*', LOG_LEVEL: 'warn', BENCH_HEAP_DIR: HEAP_DIR, ...BENCH_LIMITS };
 
 export interface SingleGateway {
   url: string;

@@ -11,8 +11,10 @@
  * with one resumed through the other worker, and measures detached sessions' memory.
  * `capacity` (not in the default set) runs the stack and container paths against
  * bench/capacityTarget.ts at BENCH_CAPACITY_SESSIONS (1000,2000,5000), BENCH_CAPACITY_BATCH
- * opens at a time (50). `recording` compares the single path with a second single gateway
- * recording every session (RECORDINGS_DIR), BENCH_RECORDING_ROUNDS (5) of throughput.
+ * opens at a time (50). On the stack path it also measures a Prometheus scrape at that load
+ * (cluster URL through NGINX, one worker's own /metrics: time, gateway CPU, size).
+ * `recording` compares the single path with a second single gateway recording every
+ * session (RECORDINGS_DIR), BENCH_RECORDING_ROUNDS (5) of throughput.
  */
 import { writeFileSync } from 'node:fs';
 import { probeInChild } from './capacityProbe.js';
@@ -21,6 +23,8 @@ import { environment } from './environment.js';
 import { echoLatency, setup, throughput } from './scenarios/basic.js';
 import { browserScenario } from './scenarios/browser.js';
 import { capacity } from './scenarios/capacity.js';
+import { scrapeCost } from './scenarios/scrape.js';
+import { BENCH_METRICS_TOKEN } from './gateways.js';
 import { concurrency, flood } from './scenarios/load.js';
 import { reloadUnderLoad } from './scenarios/reload.js';
 import { detachedMemory, relayPath } from './scenarios/relay.js';
@@ -153,6 +157,18 @@ try {
           // Its own process: the 5,000 load clients' event loop must not be in the probe's figure.
           probe: () => probeInChild({ name: g.path.name, url: g.url, target, samples: 200 }),
           otherPids: { target: [target.pid] },
+          // The stack's metrics: its cluster URL through NGINX, and worker 0's own port.
+          ...(g.path.name === 'stack' &&
+            bench.stack && {
+              scrapeCost: async () =>
+                scrapeCost(
+                  [
+                    { name: 'cluster', url: `${g.url}/ssh/metrics`, token: BENCH_METRICS_TOKEN },
+                    { name: 'worker', url: `http://127.0.0.1:${bench.stack!.workerPorts[0]}/metrics`, token: BENCH_METRICS_TOKEN },
+                  ],
+                  await g.pids(),
+                ),
+            }),
         };
         for (const n of (env.BENCH_CAPACITY_SESSIONS ?? '1000,2000,5000').split(',').map(Number)) {
           record(`capacity ${n}`, g.path.name, await capacity(deployment, n, { batch: Number(env.BENCH_CAPACITY_BATCH ?? 50) }));

@@ -25,6 +25,8 @@ const REQUIREMENTS = [
   { what: 'curl', bin: 'curl', pkg: 'curl' },
   // `ip` sets up the network namespace behind the HOST_UNREACHABLE test (tests/integration/errors.test.ts).
   { what: 'ip', bin: 'ip', extraDirs: ['/usr/sbin', '/sbin'], pkg: 'iproute2' },
+  // The metrics tests scrape the stack with a real Prometheus (tests/harness/prometheus.ts).
+  { what: 'prometheus', bin: 'prometheus', pkg: 'prometheus' },
 ];
 
 const APT_TIMEOUT_MS = 15 * 60_000;
@@ -76,6 +78,10 @@ if (!canApt) {
 console.log(`ensure-system-deps: installing missing system packages with apt-get: ${missing.join(' ')}`);
 apt(['update']);
 apt(['install', '-y', '--no-install-recommends', ...missing]);
+
+// The package's own service (port 9090, /var/lib/prometheus) is not what the tests use:
+// they start their own on a free port. Where its postinst started it, stop it again.
+if (missing.includes('prometheus')) spawnSync('invoke-rc.d', ['prometheus', 'stop'], { stdio: 'ignore' });
 
 missing = missingPackages();
 if (missing.length > 0) {

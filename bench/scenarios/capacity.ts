@@ -30,6 +30,8 @@ export interface CapacityDeployment {
   probe?(): Promise<{ p50_ms: number; p99_ms: number }>;
   /** More processes whose CPU is reported (the SSH target). */
   otherPids?: Record<string, number[]>;
+  /** The cost of Prometheus scrapes at this load (bench/scenarios/scrape.ts); where metrics are reachable. */
+  scrapeCost?(): Promise<Record<string, number>>;
 }
 
 export interface CapacityOptions {
@@ -127,6 +129,12 @@ export async function capacity(d: CapacityDeployment, n: number, options: Capaci
     const ticked = () => open.filter((t, i) => t.received > receivedAtStart[i]!).length;
     for (const until = nowMs() + 5000; ticked() < open.length && nowMs() < until; ) await delay(100);
     const working = ticked();
+    let scrape: Record<string, number | string> = {};
+    try {
+      scrape = (await d.scrapeCost?.()) ?? {};
+    } catch (err) {
+      scrape = { scrape_error: (err as Error).message.slice(0, 200) };
+    }
     const gwFds = pids.map(fdCount);
     const nginx = d.nginxPids().map(fdCount);
     const loaded = sum(pids, rss);
@@ -158,6 +166,7 @@ export async function capacity(d: CapacityDeployment, n: number, options: Capaci
       client_loop_p99_ms_opening: round(openLoopP99, 1),
       client_loop_p99_ms_holding: round(holdLoopP99, 1),
       cpu_stall_pct: round(cpuStall * 100, 0),
+      ...scrape,
     };
   } finally {
     loop.disable();

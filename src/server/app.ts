@@ -26,6 +26,9 @@ import { PageRenderer } from './http/page.js';
 import { createRedisServices, KEY_PREFIX } from './redis/redisServices.js';
 import { recordAuditTrail } from './observe/auditTrail.js';
 import { GatewayEvents } from './observe/gatewayEvents.js';
+import { createClusterMetrics, type ClusterMetrics } from './observe/clusterMetrics.js';
+import { createMetrics } from './observe/metrics.js';
+import { createMetricsRoutes } from './http/metricsRoutes.js';
 import { FileRelay } from './relay/fileRelay.js';
 import { createRelayBus } from './relay/relayBus.js';
 import { createTerminalRelay } from './relay/terminalRelay.js';
@@ -74,6 +77,8 @@ export interface Gateway {
   recordings: Recordings | undefined;
   /** Cluster-wide session list, terminate and notices (what the admin endpoint uses). */
   control: ClusterControl;
+  /** Prometheus metrics: this process's, and the cluster's (observe/). */
+  metrics: ClusterMetrics;
   node: NodeIdentity;
   /**
    * Binds the port (resolves with it) and starts connecting to Redis, which may take a
@@ -195,8 +200,20 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   // Socket.IO's own answers (polling, the WebSocket handshake, refusals) carry the page's headers too.
   io.engine.use(securityHeaders);
   // Wraps Express and Socket.IO alike, so it must come after Socket.IO attached.
-  guardHosts(httpServer, { allowedHosts: config.allowedHosts, exemptPaths: ['/healthz', '/readyz'], securityHeaders, log });
+  // Prometheus scrapes by IP:port; the metrics answer a bearer token, not a page (no rebinding risk).
+  const exemptPaths = ['/healthz', '/readyz', '/metrics', `${config.basePath}/metrics`];
+  guardHosts(httpServer, { allowedHosts: config.allowedHosts, exemptPaths, securityHeaders, log });
   const control = createClusterControl(io, registry, node, redis !== undefined, log);
+  const redisReady = () => redis?.isReady() ?? false;
+  const metricsRegistry = createMetrics({
+    node,
+    events,
+    registry,
+    transports: () => [...io.of('/').sockets.values()].map((s) => s.conn.transport.name),
+    ...(redis && { redisReady }),
+    draining: () => !accepting,
+  });
+  const metrics = createClusterMetrics(io, metricsRegistry, { clustered: redis !== undefined, redisReady, log });
   io.on('connection', (socket: GatewaySocket) => {
     const adminToken: unknown = (socket.handshake.auth as { adminToken?: unknown }).adminToken;
     if (adminToken !== undefined) {
@@ -239,6 +256,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     else if (!accepting) res.status(503).json({ ...errorInfo('SHUTTING_DOWN'), status: 'draining', version });
     else res.status(503).json({ ...errorInfo('SERVICE_UNAVAILABLE'), status: 'redis unavailable', version });
   });
+  app.use(createMetricsRoutes({ basePath: config.basePath, token: config.metricsToken, metrics, log }));
   app.use(`${config.basePath}/files`, ...(fileRelay ? [fileRelay.forward] : []), files.router);
   app.use(`${config.basePath}/admin`, createAdminRoutes({ token: config.adminToken, control, log, events, consolePage: join(publicDir, 'admin.html'), recordings, node }));
   app.use(
@@ -270,6 +288,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     events,
     recordings,
     control,
+    metrics,
     node,
     listen: () => {
       // Retries until Redis answers (node-redis keeps reconnecting); the port must not

@@ -81,6 +81,8 @@ const schema = z.object({
   RECORD_INPUT: z.enum(['true', 'false']).default('false'),
   RECORDINGS_MAX_AGE_DAYS: int(0, 36_500).default(30),
   RECORDINGS_MAX_BYTES: int(0, Number.MAX_SAFE_INTEGER).default(10 * 1024 ** 3),
+  /** Bearer token for the Prometheus endpoints (http/metricsRoutes.ts). */
+  METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Audit events to this file instead of stdout (observe/auditFile.ts). */
   AUDIT_LOG_FILE: z.string().min(1).optional(),
@@ -136,6 +138,8 @@ export interface Config {
   adminToken: string | undefined;
   /** Session recordings (issue 15); undefined = off. */
   recordings: RecordingSettings | undefined;
+  /** Unset: the cluster metrics URL is off and /metrics answers loopback only. */
+  metricsToken: string | undefined;
   logLevel: LogLevel;
   /** Audit events go here (appended) instead of stdout with the log. */
   auditLogFile: string | undefined;
@@ -205,6 +209,7 @@ export function parseConfig(env: Record<string, string | undefined>, file: Recor
     recordings: v.RECORDINGS_DIR
       ? { dir: v.RECORDINGS_DIR, recordInput: v.RECORD_INPUT === 'true', maxAgeMs: v.RECORDINGS_MAX_AGE_DAYS * 86_400_000, maxBytes: v.RECORDINGS_MAX_BYTES }
       : undefined,
+    metricsToken: v.METRICS_TOKEN,
     logLevel: v.LOG_LEVEL,
     auditLogFile: v.AUDIT_LOG_FILE,
   });

@@ -112,5 +112,12 @@ describe('npm run bench', () => {
     const r = json.results['capacity 20']!.stack!;
     expect(r).toMatchObject({ sessions: 20, failed_opens: 0, working: 20 });
     expect(r.echo_p50_ms).toBeGreaterThan(0);
+    // A Prometheus scrape at that load: both URLs answered, with a body and a time.
+    expect(r.scrape_error).toBeUndefined();
+    for (const scope of ['cluster', 'worker']) {
+      expect(r[`${scope}_scrape_p50_ms`]).toBeGreaterThan(0);
+      expect(r[`${scope}_scrape_kb`]).toBeGreaterThan(1);
+    }
+    expect(r.cluster_scrape_kb).toBeGreaterThan(Number(r.worker_scrape_kb)); // both workers' series
   });
 });

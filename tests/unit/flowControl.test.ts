@@ -103,4 +103,25 @@ describe('FlowControl', () => {
     fc.received(100);
     expect(fc.acked(1e12)).toBe(0); // and the next round waits for real deliveries again
   });
+
+  it('accumulates the time the window stays closed, the current stretch included', () => {
+    let t = 1000;
+    const fc = new FlowControl({ budget: 100, minGrant: 10 }, () => t);
+    fc.received(60);
+    t += 50;
+    expect(fc.windowClosedMs).toBe(0); // window 40: the remote may still send
+    fc.received(40); // window 0: the remote waits from now
+    t += 200;
+    expect(fc.windowClosedMs).toBe(200);
+    fc.delivered(100);
+    expect(fc.acked(5)).toBe(0); // room below minGrant: still closed
+    t += 100;
+    expect(fc.windowClosedMs).toBe(300);
+    expect(fc.acked(95)).toBe(100); // reopened
+    t += 1000;
+    expect(fc.windowClosedMs).toBe(300); // open time does not count
+    fc.received(150); // an overrun closes it again
+    t += 25;
+    expect(fc.windowClosedMs).toBe(325);
+  });
 });

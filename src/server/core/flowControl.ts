@@ -20,6 +20,11 @@ export interface FlowBudget {
   minGrant: number;
 }
 
+/** Milliseconds on a monotonic clock; injectable so tests need no real time. */
+export type Clock = () => number;
+
+const monotonic: Clock = () => performance.now();
+
 export class FlowControl {
   #inFlight = 0;
   #window: number;
@@ -29,8 +34,14 @@ export class FlowControl {
   /** What the client claims to have rendered, clamped to what was sent. */
   #claimed = 0;
   #delivered = 0;
+  /** Time the window spent at zero (the remote had to wait), excluding the current stretch. */
+  #closedMs = 0;
+  #closedSince: number | undefined;
 
-  constructor(private readonly limits: FlowBudget) {
+  constructor(
+    private readonly limits: FlowBudget,
+    private readonly now: Clock = monotonic,
+  ) {
     if (!(limits.minGrant > 0 && limits.budget >= limits.minGrant)) {
       throw new RangeError(`flow control needs 0 < minGrant <= budget (got budget=${limits.budget}, minGrant=${limits.minGrant})`);
     }
@@ -56,10 +67,19 @@ export class FlowControl {
     return { sent: this.#sent, acked: this.#acked };
   }
 
+  /**
+   * How long the remote has been stopped by a closed window, the current stretch
+   * included: the operator's sign that browsers (or the gateway) cannot keep up.
+   */
+  get windowClosedMs(): number {
+    return this.#closedMs + (this.#closedSince === undefined ? 0 : this.now() - this.#closedSince);
+  }
+
   /** Records output received from the remote and passed on to the browser. */
   received(bytes: number): void {
     // A remote that overruns its window gains nothing: the window just stays shut.
     this.#window = Math.max(0, this.#window - bytes);
+    if (this.#window === 0) this.#closedSince ??= this.now();
     this.#inFlight += bytes;
     this.#sent += bytes;
   }
@@ -99,6 +119,10 @@ export class FlowControl {
     const room = this.limits.budget - this.#inFlight - this.#window;
     if (room < this.limits.minGrant) return 0;
     this.#window += room;
+    if (this.#closedSince !== undefined) {
+      this.#closedMs += this.now() - this.#closedSince;
+      this.#closedSince = undefined;
+    }
     return room;
   }
 }

@@ -16,9 +16,21 @@ export interface SessionMeta {
   terminal?: LiveTerminal;
 }
 
+/** Bytes and flow-control time of every session this process ran, ended or live. */
+export interface SessionTraffic {
+  /** Keystrokes and pastes sent to SSH. */
+  bytesIn: number;
+  /** Output received from SSH (and passed on to the browser). */
+  bytesOut: number;
+  /** Time the remotes waited on a closed window (core/flowControl.ts). */
+  windowClosedMs: number;
+}
+
 /** Emits `change` after every add or delete. */
 export class SessionRegistry extends EventEmitter<{ change: [] }> {
   readonly #sessions = new Map<SshSession, SessionMeta>();
+  /** What ended sessions carried, moved here as each leaves so the sums never go down. */
+  readonly #ended: SessionTraffic = { bytesIn: 0, bytesOut: 0, windowClosedMs: 0 };
 
   add(session: SshSession, meta: SessionMeta): void {
     this.#sessions.set(session, meta);
@@ -26,7 +38,29 @@ export class SessionRegistry extends EventEmitter<{ change: [] }> {
   }
 
   delete(session: SshSession): void {
-    if (this.#sessions.delete(session)) this.emit('change');
+    if (!this.#sessions.delete(session)) return;
+    this.#ended.bytesIn += session.bytesIn;
+    this.#ended.bytesOut += session.flow.totals.sent;
+    this.#ended.windowClosedMs += session.flow.windowClosedMs;
+    this.emit('change');
+  }
+
+  /** Totals since this process started, read at scrape time (observe/metrics.ts). */
+  traffic(): SessionTraffic {
+    const sum = { ...this.#ended };
+    for (const s of this.#sessions.keys()) {
+      sum.bytesIn += s.bytesIn;
+      sum.bytesOut += s.flow.totals.sent;
+      sum.windowClosedMs += s.flow.windowClosedMs;
+    }
+    return sum;
+  }
+
+  /** Live sessions, and how many of them wait detached for a page (issue 13). */
+  counts(): { live: number; detached: number } {
+    let detached = 0;
+    for (const meta of this.#sessions.values()) if (meta.terminal && !meta.terminal.attached) detached++;
+    return { live: this.#sessions.size, detached };
   }
 
   get size(): number {

@@ -10,11 +10,14 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/pr
 import { LIMITS } from '../../shared/limits.js';
 import { originAllowed } from '../core/originPolicy.js';
 import type { Logger } from '../log.js';
+import type { MetricsJson } from '../observe/clusterMetrics.js';
 
 /** Between gateway processes, through the adapter (see cluster/clusterControl.ts). */
 export interface InterServerEvents {
   'sessions:list': (reply: (sessions: SessionSummary[]) => void) => void;
   'sessions:terminate': (id: string, reply: (found: boolean) => void) => void;
+  /** This process's metrics registry as JSON (observe/clusterMetrics.ts). */
+  'metrics:get': (reply: (metrics: MetricsJson) => void) => void;
 }
 
 export type GatewayIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;

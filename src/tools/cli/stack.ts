@@ -20,6 +20,7 @@ process.stdout.write(
     `WebSSH stack is up (${stack.workerPorts.length} workers on ports ${stack.workerPorts.join(', ')}).`,
     `  open        ${stack.url}/ssh/   (TLS, self-signed: ${stack.httpsUrl}/ssh/)`,
     `  admin       curl -H 'Authorization: Bearer ${stack.adminToken}' ${stack.url}/ssh/admin/sessions`,
+    ...(process.env.METRICS_TOKEN ? [`  metrics     curl -H 'Authorization: Bearer ${process.env.METRICS_TOKEN}' ${stack.url}/ssh/metrics`] : []),
     `  pm2         PM2_HOME=${stack.pm2.home} npx pm2 ls`,
     `  redis       ${stack.redis.url}`,
     'Ctrl-C stops everything.',
