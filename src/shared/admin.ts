@@ -50,7 +50,11 @@ export interface RecordingSummary {
   /** ISO 8601: the last write. */
   modifiedAt: string;
   size: number;
-  /** `recording`: still being written by the process that answered; `incomplete`: cut short (disk full, too slow, …). */
+  /**
+   * `complete`: ends with the session's end marker. `recording`: no end marker yet, being
+   * written by a worker of this host (or its process died before the session ended).
+   * `incomplete`: cut short (disk full, too slow, …).
+   */
   state: 'recording' | 'complete' | 'incomplete';
 }
 

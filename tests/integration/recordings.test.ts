@@ -146,6 +146,22 @@ describe('a recorded session', () => {
     expect(gw.logs.filter((l) => l.includes('"event":"config.warning"') && l.includes('"setting":"RECORD_INPUT"'))).toHaveLength(1);
   });
 
+  it('a sibling worker sharing the directory lists a recording as being written until its end marker', async () => {
+    const { gw: writer, dir } = await recordingGateway();
+    const { gw: sibling } = await recordingGateway({ RECORDINGS_DIR: dir });
+    const { c, session } = await open(writer);
+    c.send('echo live-$((6*7))\r');
+    await c.waitForText('live-42');
+    const state = async (gw: TestGateway) => ((await (await admin(gw, 'recordings')).json()) as RecordingListing).recordings.find((r) => r.session === session)?.state;
+    expect(await state(writer)).toBe('recording');
+    expect(await state(sibling)).toBe('recording');
+    c.send('exit\r');
+    await c.waitForEnd();
+    await writer.gateway.recordings!.settled(session);
+    expect(await state(sibling)).toBe('complete');
+    expect(await state(writer)).toBe('complete');
+  });
+
   it('the admin endpoints need the token and serve recording names only', async () => {
     const { gw } = await recordingGateway();
     expect((await admin(gw, 'recordings', '')).status).toBe(401);

@@ -44,6 +44,8 @@ export async function describeCasts(dir: string, isActive: (name: string) => boo
     files.map(async (f) => {
       const parsed = parseCastName(f.name)!;
       const header = await readHeader(join(dir, f.name));
+      // Another worker of the host may be writing it: only the end marker says it is done.
+      const ended = !parsed.incomplete && !isActive(f.name) && (await endsWithMarker(join(dir, f.name), f.size));
       return {
         name: f.name,
         session: parsed.session,
@@ -52,11 +54,32 @@ export async function describeCasts(dir: string, isActive: (name: string) => boo
         startedAt: header?.startedAt ?? new Date(parsed.startedAt).toISOString(),
         modifiedAt: new Date(f.mtimeMs).toISOString(),
         size: f.size,
-        state: isActive(f.name) ? 'recording' : parsed.incomplete ? 'incomplete' : 'complete',
+        state: parsed.incomplete ? 'incomplete' : ended ? 'complete' : 'recording',
       } satisfies RecordingSummary;
     }),
   );
   return described;
+}
+
+/** The end marker line is short; one small read of the tail finds it. */
+const TAIL_BYTES = 256;
+
+/** True when the file's last line is the recorder's end marker (`[t, "m", "session ended: …"]`). */
+async function endsWithMarker(path: string, size: number): Promise<boolean> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const start = Math.max(0, size - TAIL_BYTES);
+      const buf = Buffer.alloc(size - start);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+      const lines = buf.subarray(0, bytesRead).toString('utf8').trimEnd().split('\n');
+      return /^\[[0-9.]+, ?"m", ?"session ended: /.test(lines.at(-1) ?? '');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false;
+  }
 }
 
 interface HeaderFields {
