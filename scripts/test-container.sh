@@ -25,6 +25,7 @@ export COMPOSE_PROJECT_NAME=webssh-ci
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port); export HTTP_PORT HTTPS_PORT
 ADMIN_TOKEN=$(node -e "console.log(require('crypto').randomBytes(24).toString('hex'))"); export ADMIN_TOKEN
+METRICS_TOKEN=$(node -e "console.log(require('crypto').randomBytes(24).toString('hex'))"); export METRICS_TOKEN
 export GATEWAY_INSTANCES=2 DRAIN_TIMEOUT_SECONDS=30
 # A POST login's grant must outlive a `docker compose restart gateway` on a loaded machine.
 export GRANT_TTL_SECONDS=300

@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { NodeIdentity } from '../../src/shared/admin.js';
+import type { NodeIdentity, RecordingListing } from '../../src/shared/admin.js';
 import type { NoticeMessage } from '../../src/shared/protocol.js';
 import { echo, listSessions, routeCookie } from '../harness/cluster.js';
 import { expectCsp, NGINX_OWN_CSP } from '../harness/csp.js';
@@ -243,6 +243,43 @@ describe('docker compose stack', () => {
     } finally {
       c.close();
     }
+  });
+
+  it('records the session into the recordings volume (replayable through NGINX) and counts it in the cluster metrics', async () => {
+    const marker = `rec-${Date.now().toString(36)}`;
+    const c = await demoShell();
+    try {
+      await echo(c, marker);
+      c.send('exit\r');
+      expect((await c.waitForEnd()).code).toBe('REMOTE_CLOSED');
+    } finally {
+      c.close();
+    }
+    const admin = { headers: { authorization: `Bearer ${token}` } };
+    // The worker that wrote it adds the end marker as the session ends; the list may be read by the other.
+    const deadline = Date.now() + 15_000;
+    let found: string | undefined;
+    while (!found && Date.now() < deadline) {
+      const listing = (await (await fetch(`${url}/ssh/admin/recordings`, admin)).json()) as RecordingListing;
+      expect(listing.enabled).toBe(true);
+      for (const r of listing.recordings.filter((x) => x.state === 'complete' && x.target?.username === 'demo')) {
+        const text = await (await fetch(`${url}/ssh/admin/recordings/${r.name}`, admin)).text();
+        if (text.includes(marker)) found = text;
+      }
+      if (!found) await new Promise((r) => setTimeout(r, 250)); // poll, bounded by the deadline
+    }
+    expect(found, 'a complete recording holding the marker').toBeDefined();
+    expect(JSON.parse(found!.split('\n')[0]!)).toMatchObject({ version: 2, webssh: { target: { username: 'demo', host: 'sshd', port: 22 } } });
+    expect(found).not.toContain(DEMO.password + '\r'); // keystrokes are not recorded by default
+
+    const metricsToken = process.env.METRICS_TOKEN ?? '';
+    expect((await fetch(`${url}/ssh/metrics`)).status).toBe(401);
+    const text = await (await fetch(`${url}/ssh/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+    const values = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
+    expect(values('webssh_metrics_cluster_complete')).toEqual([1]);
+    expect(values('webssh_metrics_cluster_processes')).toEqual([(await execTarget()).instances]);
+    expect(values('webssh_sessions_started_total').reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
+    expect(values('webssh_sessions_ended_total').reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
   });
 
   it('calls the gateway container healthy only while every worker is ready', async () => {
