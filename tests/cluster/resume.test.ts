@@ -144,7 +144,7 @@ describe('files through NGINX and PM2', () => {
       const data = randomBytes(20_000_000);
       const up = await fetch(`${files}/upload?path=${encodeURIComponent(`${dir}/up.bin`)}&size=${data.length}`, { method: 'PUT', headers, body: data });
       expect(up.status).toBe(201);
-      expect(sha(readFileSync(`${dir}/up.bin`))).toBe(sha(data));
+      expect(sha(readFileSync(`${dir}/up.bin`)), 'the file the upload wrote').toBe(sha(data));
       const link = async (path: string) => {
         const r = await fetch(`${files}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path }) });
         const answer = (await r.json()) as { url: string };
@@ -152,7 +152,7 @@ describe('files through NGINX and PM2', () => {
         return answer.url;
       };
       const down = await fetch(`${stack.url}/ssh/${await link(`${dir}/up.bin`)}`, { headers: { cookie } });
-      expect(sha(new Uint8Array(await down.arrayBuffer()))).toBe(sha(data));
+      expect(sha(new Uint8Array(await down.arrayBuffer())), 'the download before the reload').toBe(sha(data));
 
       // 300 MB: the reload starts while it streams; the draining worker finishes it.
       execFileSync('sh', ['-c', `head -c 300000000 /dev/urandom > ${dir}/big.bin`]);
@@ -171,7 +171,7 @@ describe('files through NGINX and PM2', () => {
         await expect.poll(async () => (await stack.pm2.list()).some((p) => p.pid === ownerPid), { timeout: 60_000, interval: 200 }).toBe(false);
       }
       expect(bytes).toBe(300_000_000);
-      expect(hash.digest('hex')).toBe(expected);
+      expect(hash.digest('hex'), 'the download across the reload').toBe(expected);
 
       // After the reload the page's requests reach the new worker, which relays them to
       // the draining owner of the SSH connection: a new upload and download still work.
@@ -180,7 +180,7 @@ describe('files through NGINX and PM2', () => {
       const again = await fetch(`${files}/upload?path=${encodeURIComponent(`${dir}/after.bin`)}&size=${after.length}`, { method: 'PUT', headers, body: after });
       expect(again.status).toBe(201);
       const back = await fetch(`${stack.url}/ssh/${await link(`${dir}/after.bin`)}`, { headers: { cookie } });
-      expect(sha(new Uint8Array(await back.arrayBuffer()))).toBe(sha(after));
+      expect(sha(new Uint8Array(await back.arrayBuffer())), 'the download after the reload (relayed to the draining owner)').toBe(sha(after));
       c.send('exit\r'); // the drain has nothing left to wait for
       await reload;
     } finally {
