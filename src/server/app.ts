@@ -12,7 +12,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import session, { type Store } from 'express-session';
-import proxyaddr from 'proxy-addr';
 import type { NodeIdentity } from '../shared/admin.js';
 import { createClusterControl, type ClusterControl } from './cluster/clusterControl.js';
 import { createAdminRoutes } from './http/adminRoutes.js';
@@ -34,12 +33,12 @@ import { createRelayBus } from './relay/relayBus.js';
 import { createTerminalRelay } from './relay/terminalRelay.js';
 import { createLoginLimiter } from './auth/loginLimiter.js';
 import { errorInfo } from '../shared/errors.js';
+import { HandshakeRequests, readHandshakeFacts, type HandshakeFacts, type TrustProxy } from './socket/handshakeFacts.js';
 import { guardHosts } from './http/hostGuard.js';
 import { createRoutes, sendError } from './http/routes.js';
 import { securityHeaders } from './http/securityHeaders.js';
 import type { Logger } from './log.js';
 import { MemoryLeaseStore } from './core/sessionLimits.js';
-import { browserCookie } from './http/browserCookie.js';
 import { EndedTerminals } from './socket/endedTerminals.js';
 import { SessionAdmission } from './socket/sessionAdmission.js';
 import { SessionRegistry } from './socket/sessionRegistry.js';
@@ -139,6 +138,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   // ...and no obstacle for sockets: form logins do not need the session at all. A grant
   // start on such a socket is a store failure (SERVICE_UNAVAILABLE), not a missing grant.
   const storeFailedAtHandshake = new WeakSet<IncomingMessage>();
+  const handshakeRequests = new HandshakeRequests();
   const sessionIfAvailable: RequestHandler = (req, res, next) =>
     sessionMiddleware(
       req,
@@ -180,7 +180,7 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  const trustProxy = app.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
+  const trustProxy = app.get('trust proxy fn') as TrustProxy;
   // The Socket.IO server attaches first, so it sees its own path before express does.
   const httpServer = createServer(app);
   const io = createSocketServer(httpServer, {
@@ -191,14 +191,16 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
     ...(redis && { adapter: redis.adapter }),
   });
   /** Single use across every process: the store's take is atomic (see core/grantStore.ts). */
-  const takeGrant = async (socket: GatewaySocket) => {
-    if (storeFailedAtHandshake.has(socket.request)) throw new Error('session store unavailable at the socket handshake');
-    const sessionId = handshakeSessionId(socket.request);
-    const grant = sessionId ? await grants.take(sessionId) : undefined;
+  const takeGrant = async (handshake: HandshakeFacts) => {
+    if (handshake.storeFailed) throw new Error('session store unavailable at the socket handshake');
+    const grant = handshake.sessionId ? await grants.take(handshake.sessionId) : undefined;
     return grant && sealer.open(grant);
   };
   // Socket.IO's own answers (polling, the WebSocket handshake, refusals) carry the page's headers too.
   io.engine.use(securityHeaders);
+  // Each socket's requests are let go once it is open (socket/handshakeFacts.ts).
+  io.engine.use((req: IncomingMessage, res: object, next: () => void) => (handshakeRequests.remember(req, res), next()));
+  io.engine.on('headers', (_headers: unknown, req: IncomingMessage) => handshakeRequests.headersSent(req));
   // Wraps Express and Socket.IO alike, so it must come after Socket.IO attached.
   // Prometheus scrapes by IP:port; the metrics answer a bearer token, not a page (no rebinding risk).
   const exemptPaths = ['/healthz', '/readyz', '/metrics', `${config.basePath}/metrics`];
@@ -215,12 +217,14 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
   });
   const metrics = createClusterMetrics(io, metricsRegistry, { clustered: redis !== undefined, redisReady, log });
   io.on('connection', (socket: GatewaySocket) => {
+    const handshake = readHandshakeFacts(socket.request, trustProxy, storeFailedAtHandshake);
+    handshakeRequests.release(socket);
     const adminToken: unknown = (socket.handshake.auth as { adminToken?: unknown }).adminToken;
     if (adminToken !== undefined) {
       if (config.adminToken && typeof adminToken === 'string' && tokenMatches(adminToken, config.adminToken)) {
-        return attachWatcher(socket, { log, registry, events, clientAddress: (s) => proxyaddr(s.request, trustProxy), ...(relay && { relay: relay.visitor }) });
+        return attachWatcher(socket, { log, registry, events, clientAddress: () => handshake.client, ...(relay && { relay: relay.visitor }) });
       }
-      const client = proxyaddr(socket.request, trustProxy);
+      const client = handshake.client;
       log.warn('admin socket refused', { code: 'AUTH_REQUIRED', client });
       events.publish('admin.denied', { client, via: 'socket' });
       socket.emit('ended', errorInfo('AUTH_REQUIRED', 'admin token required'));
@@ -230,15 +234,15 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       log,
       registry,
       accepting: () => accepting,
-      clientAddress: (s) => proxyaddr(s.request, trustProxy),
+      clientAddress: () => handshake.client,
       createSession: (sink, client) => new SshSession({ config, log, knownHosts, events, client, ...(deps.lookup && { lookup: deps.lookup }), ...(openTap && { openTap }) }, sink),
-      takeGrant,
+      takeGrant: () => takeGrant(handshake),
       loginLimiter,
       admission,
       startTimeoutMs: config.socketStartTimeoutMs,
       deadlines: config.sessionDeadlines,
       resume: config.resume,
-      browserCookie: (s) => browserCookie(s.request),
+      browserCookie: () => handshake.browserCookie,
       endedTerminals,
       events,
       ...(relay && { relay: relay.visitor }),
@@ -320,6 +324,8 @@ export function createGateway(config: Config, deps: GatewayDeps): Gateway {
       await drainSessions(
         {
           registry,
+          // A download this process relays for another's terminal finishes too (under the deadline).
+          ...(fileRelay && { relayed: fileRelay.relaying }),
           log,
           stopAccepting: () => {
             accepting = false;
@@ -370,13 +376,4 @@ function firstCallOnly<A extends unknown[]>(fn: (...args: A) => void): (...args:
     called = true;
     fn(...args);
   };
-}
-
-/**
- * The session id the handshake's cookie proved: express-session sets `sessionID` to the
- * cookie's id only when the signature is valid and the store still holds the session;
- * otherwise it is a fresh random id that no grant is stored under (CREDENTIALS_MISSING).
- */
-function handshakeSessionId(req: IncomingMessage): string | undefined {
-  return (req as IncomingMessage & { sessionID?: string }).sessionID;
 }

@@ -5,7 +5,7 @@
  * cluster store; `close()` stops it. A store that cannot answer refuses new sessions
  * (SERVICE_UNAVAILABLE, like a login), and never touches live ones.
  */
-import { randomUUID } from 'node:crypto';
+import { flatUuid } from '../core/flatUuid.js';
 import type { ErrorCode } from '../../shared/errors.js';
 import { limitDetail, limitReached, type Lease, type LeaseStore, type SessionLimits } from '../core/sessionLimits.js';
 import type { Logger } from '../log.js';
@@ -37,7 +37,7 @@ export class SessionAdmission {
   }
 
   async admit(client: string): Promise<Admission> {
-    const lease: Lease = { id: randomUUID(), client };
+    const lease: Lease = { id: flatUuid(), client };
     // Claimed before the first await: concurrent starts on this process see it.
     if (limitReached({ perProcess: this.#leases.size }, this.limits)) return this.#refused('perProcess', client);
     this.#leases.set(lease.id, lease);

@@ -4,7 +4,7 @@
  * and receives events through a `SessionSink`. Every resource sits in one
  * DisposableStore, released exactly once by `end()`, whatever path gets there first.
  */
-import { randomUUID } from 'node:crypto';
+import { flatUuid } from '../core/flatUuid.js';
 import ssh2, { type ClientChannel, type ConnectConfig, type Prompt, type SFTPWrapper } from 'ssh2';
 import { errorInfo, type ErrorCode, type ErrorInfo } from '../../shared/errors.js';
 import { FLOW } from '../../shared/limits.js';
@@ -65,7 +65,7 @@ export interface SshSessionDeps {
 type KbdFinish = (answers: string[]) => void;
 
 export class SshSession {
-  readonly id = randomUUID();
+  readonly id = flatUuid();
   readonly startedAt = Date.now();
   readonly flow = new FlowControl({ budget: FLOW.outputBudget, minGrant: FLOW.minWindowGrant });
   /** File transfers on this connection hold new requests while a keystroke awaits its echo. */
