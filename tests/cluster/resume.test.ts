@@ -7,7 +7,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionSummary } from '../../src/shared/admin.js';
 import { startStack, type Stack } from '../../src/tools/stack.js';
@@ -38,6 +39,23 @@ const creds = () => ({ host: '127.0.0.1', port: sshd.port, ...sshd.users.passwor
 
 async function owner(session: string): Promise<SessionSummary | undefined> {
   return (await listSessions(stack.url, stack.adminToken)).sessions.find((s) => s.id === session);
+}
+
+/** Whether a worker other than `owner` logged that it is draining with a relayed request under way. */
+function drainingWhileRelaying(owner: number): boolean {
+  const dir = join(stack.pm2.home, 'logs');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('-out.log'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
+    .some((line) => {
+      if (!line.includes('"msg":"draining"')) return false;
+      try {
+        const l = JSON.parse(line) as { pid?: number; relayedRequests?: number };
+        return l.pid !== owner && (l.relayedRequests ?? 0) > 0;
+      } catch {
+        return false; // a line still being written
+      }
+    });
 }
 
 /** A route cookie NGINX sends to a worker other than `pid`'s, found by logging in with candidates. */
@@ -167,8 +185,12 @@ describe('files through NGINX and PM2', () => {
         bytes += chunk.length;
         if (reload) continue;
         reload = stack.pm2.exec(['reload', stack.name]);
-        // Read no more until PM2 has replaced the owner: the rest comes from a draining process.
-        await expect.poll(async () => (await stack.pm2.list()).some((p) => p.pid === ownerPid), { timeout: 60_000, interval: 200 }).toBe(false);
+        // Read no more until the process streaming it drains: the rest comes from a draining
+        // process. That is the owner (its page gets the drain notice), or, when NGINX sent the
+        // download to the other worker (it routes around a worker that failed within 5 s, and
+        // the kills above make that happen), the worker relaying it, whose drain waits for it
+        // (and PM2 reloads the owner only after that one has exited).
+        await expect.poll(() => c.notices.length > 0 || drainingWhileRelaying(ownerPid), { timeout: 60_000, interval: 200 }).toBe(true);
       }
       expect(bytes).toBe(300_000_000);
       expect(hash.digest('hex'), 'the download across the reload').toBe(expected);

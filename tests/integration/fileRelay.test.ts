@@ -3,7 +3,8 @@
  * requests that reach the process not owning its terminal (NGINX routed around a failed
  * worker, a changed route cookie, `pm2 reload`) are proxied to the owner's internal
  * listener, byte for byte, with the owner checking everything; nothing is ever served by
- * a process it was not meant for, and a draining owner still serves its sessions' files.
+ * a process it was not meant for, a draining owner still serves its sessions' files, and
+ * a draining process lets the downloads it relays finish.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -158,6 +159,39 @@ describe('file requests that reach the process not owning the terminal', () => {
       expect(bytes).toBeLessThan(60_000_000);
     } finally {
       await c.close();
+    }
+  });
+
+  it('a process relaying a download drains (pm2 reload of a worker without sessions): the download still finishes, then it closes', async () => {
+    const relayer = await startGateway({ REDIS_URL: redis.url, SESSION_DETACH_SECONDS: '60' });
+    try {
+      await relayer.gateway.ready();
+      const t = await terminalOn(a);
+      execFileSync('sh', ['-c', `head -c 60000000 /dev/urandom > ${dir}/through.bin`]);
+      const expected = sha(readFileSync(`${dir}/through.bin`));
+      const res = await fetch(await t.link(relayer, `${dir}/through.bin`), { headers: { cookie: t.cookie } });
+      expect(res.status).toBe(200);
+      const hash = createHash('sha256');
+      let bytes = 0;
+      let drained: Promise<void> | undefined;
+      let drainedAt: number | undefined;
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (drained) continue;
+        // The relaying process holds no session: a drain that waited for sessions only ended
+        // at once, and its close cut the download ("terminated: other side closed").
+        drained = relayer.gateway.drain(60_000).then(() => void (drainedAt = bytes));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(bytes).toBe(60_000_000);
+      expect(hash.digest('hex')).toBe(expected);
+      await drained;
+      // It waited for the download (its answer finished once the page had read all but what
+      // the socket buffers hold), and then it closed.
+      expect(drainedAt).toBeGreaterThan(30_000_000);
+    } finally {
+      await relayer.close();
     }
   });
 

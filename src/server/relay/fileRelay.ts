@@ -17,6 +17,7 @@
  * can never be served by the wrong one.
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
@@ -68,7 +69,37 @@ export function advertisedAddress(bound: string, interfaces: NodeJS.Dict<Network
   return external?.address ?? '127.0.0.1';
 }
 
+/**
+ * The requests this process is relaying to another right now, from the `where` until the
+ * page's response closes. A drain waits for them as it waits for sessions (drain.ts): the
+ * process relaying a download usually holds no session at all, and closing it cut the
+ * download short (`pm2 reload` of the worker NGINX sends a page's file requests to, while
+ * its terminal lives on the other one).
+ */
+export class RelayedRequests extends EventEmitter<{ change: [] }> {
+  #count = 0;
+
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Counts one; the function returned uncounts it (once, however often it is called). */
+  add(): () => void {
+    this.#count++;
+    this.emit('change');
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#count--;
+      this.emit('change');
+    };
+  }
+}
+
 export class FileRelay {
+  /** Requests under way through this process (a drain waits for them). */
+  readonly relaying = new RelayedRequests();
   readonly #asking = new Map<string, Asking>();
   readonly #agent = new Agent({ keepAlive: true, maxFreeSockets: 16 });
   #url: string | undefined;
@@ -173,13 +204,24 @@ export class FileRelay {
     const target = fileTarget(req.path);
     // Malformed targets and floods are answered here: each `where` costs every process a message.
     if (!target || this.holds(target) || this.#asking.size >= MAX_ASKING) return next();
-    void this.locate(target).then((owner) => {
-      if (!owner || res.headersSent || req.destroyed) return next();
-      this.#proxy(req, res, owner);
-    }, next);
+    const release = this.relaying.add();
+    void this.locate(target).then(
+      (owner) => {
+        if (!owner || res.headersSent || req.destroyed) {
+          release();
+          return next();
+        }
+        this.#proxy(req, res, owner, release);
+      },
+      (err: unknown) => {
+        release();
+        next(err);
+      },
+    );
   };
 
-  #proxy(req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], owner: { node: string; url: string }): void {
+  /** Streams the request to the owner and its answer back; `release` once the page's response closed. */
+  #proxy(req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], owner: { node: string; url: string }, release: () => void): void {
     const headers: IncomingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
     headers[RELAY_NODE_HEADER] = owner.node;
@@ -207,8 +249,10 @@ export class FileRelay {
       sendError(res, 404, 'SESSION_NOT_FOUND', 'the gateway process that held it did not answer');
     });
     // The page went away: so does the request to the owner (an upload's SFTP write stops there).
+    // Either way the response is over: a drain no longer waits for it.
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
+      release();
     });
     req.pipe(upstream);
   }
