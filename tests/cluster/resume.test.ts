@@ -170,6 +170,8 @@ describe('files through NGINX and PM2', () => {
         return answer.url;
       };
       const down = await fetch(`${stack.url}/ssh/${await link(`${dir}/up.bin`)}`, { headers: { cookie } });
+      // An error's JSON body would otherwise show up as a checksum mismatch.
+      expect(down.status, 'the download before the reload').toBe(200);
       expect(sha(new Uint8Array(await down.arrayBuffer())), 'the download before the reload').toBe(sha(data));
 
       // 300 MB: the reload starts while it streams; the draining worker finishes it.
@@ -177,6 +179,7 @@ describe('files through NGINX and PM2', () => {
       const expected = execFileSync('sha256sum', [`${dir}/big.bin`]).toString().split(' ')[0];
       const ownerPid = (await owner(session))!.node.pid;
       const res = await fetch(`${stack.url}/ssh/${await link(`${dir}/big.bin`)}`, { headers: { cookie } });
+      expect(res.status, 'the download across the reload').toBe(200);
       const hash = createHash('sha256');
       let bytes = 0;
       let reload: Promise<string> | undefined;
@@ -202,6 +205,7 @@ describe('files through NGINX and PM2', () => {
       const again = await fetch(`${files}/upload?path=${encodeURIComponent(`${dir}/after.bin`)}&size=${after.length}`, { method: 'PUT', headers, body: after });
       expect(again.status).toBe(201);
       const back = await fetch(`${stack.url}/ssh/${await link(`${dir}/after.bin`)}`, { headers: { cookie } });
+      expect(back.status, 'the download after the reload').toBe(200);
       expect(sha(new Uint8Array(await back.arrayBuffer())), 'the download after the reload (relayed to the draining owner)').toBe(sha(after));
       c.send('exit\r'); // the drain has nothing left to wait for
       await reload;
