@@ -49,6 +49,16 @@ export interface ContainerStack {
   stop(): Promise<void>;
 }
 
+/** A process's `Max open files` (soft limit), or undefined once it is gone. */
+export function nofileLimit(pid: number | undefined): number | undefined {
+  try {
+    const line = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+    return line ? Number(line[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const cmdline = (pid: number) => {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { Stack } from '../src/tools/stack.js';
 import { sshCryptoPath } from '../src/server/ssh/cryptoPath.js';
 import { startSshd, type TestSshd } from '../tests/harness/sshd.js';
-import { prepareContainer, type ContainerStack } from './container.js';
+import { nofileLimit, prepareContainer, type ContainerStack } from './container.js';
 import { findEngine } from './docker.js';
 import { startBenchStack, startSingle, transportOf } from './gateways.js';
 import { freshInstall, type Install } from './install.js';
@@ -92,6 +92,8 @@ export async function startPaths(workers: number): Promise<Bench> {
     if (container) {
       const c = container;
       await c.up();
+      // What caps terminals through the published port (docs/operations.md).
+      if (info.container) info.container.docker_proxy_nofile = nofileLimit(c.dockerProxyPids()[0]) ?? 'unknown';
       gateways.push({
         path: gatewayPath('container', c.url, sshd, c.sshHost),
         url: c.url,
