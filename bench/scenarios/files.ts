@@ -104,6 +104,24 @@ export async function directEchoDuringDownload(direct: BenchPath, sshd: SshTarge
   }
 }
 
+/**
+ * POST …/download for a link. Once more if the keep-alive connection fetch reused was
+ * closed under it: the curl runs before it block this event loop (spawnSync) past the
+ * server's 5 s keep-alive, so undici's idle timer cannot retire the socket in time, and
+ * undici never retries a POST itself (a browser does, on a reused connection).
+ */
+async function downloadLink(base: string, headers: Record<string, string>, path: string): Promise<{ url: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${base}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path }) });
+      return (await res.json()) as { url: string };
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause;
+      if (attempt >= 2 || cause?.code !== 'UND_ERR_SOCKET') throw err;
+    }
+  }
+}
+
 /** Through a gateway at `url`: the page's own requests, and echo during a download. */
 export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, sshHost = '127.0.0.1') {
   const cookie = `${await routeCookie(url)}; webssh_browser=${randomBytes(32).toString('base64url')}`;
@@ -129,7 +147,7 @@ export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, s
       if (put.status !== 201 || put.up !== f.bytes) throw new Error(`upload: ${put.status}, ${put.up} bytes`);
       return put.seconds;
     });
-    const link0 = (await (await fetch(`${base}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path: `${f.remote}/down.bin` }) })).json()) as { url: string };
+    const link0 = await downloadLink(base, headers, `${f.remote}/down.bin`);
     const down = median(() => {
       const get = curl([`${url}/ssh/${link0.url}`]);
       if (get.status !== 200 || get.down !== f.bytes) throw new Error(`download: ${get.status}, ${get.down} of ${f.bytes} bytes`);
@@ -138,7 +156,7 @@ export async function gatewayFiles(url: string, sshd: SshTarget, f: FileBench, s
 
     // Typing while a download runs: downloads back to back in another process (a browser's
     // download manager is not in the page's event loop either) until the echo run is over.
-    const link = (await (await fetch(`${base}/download`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ path: `${f.remote}/down.bin` }) })).json()) as { url: string };
+    const link = await downloadLink(base, headers, `${f.remote}/down.bin`);
     const downloader = spawn(process.execPath, ['-e', DOWNLOADER, `${url}/ssh/${link.url}`, cookie], { stdio: ['ignore', 'pipe', 'inherit'] });
     let received = 0;
     downloader.stdout.on('data', (d: Buffer) => (received = Number(d.toString().trim().split('\n').at(-1)) || received));
