@@ -30,9 +30,6 @@ const executable = (file: string) => {
   }
 };
 
-/** `LimitNOFILE` of Debian bookworm's docker.service (docker.io 20.10). */
-const ENGINE_NOFILE = 1_048_576;
-
 const answers = () => spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
 const out = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', timeout: 60_000 }).trim();
 
@@ -52,12 +49,7 @@ export function findEngine(): Engine | { skipped: string } {
       const log = join(tmpdir(), 'webssh-bench-offline-docker-up.log');
       process.stderr.write(`bench: no Docker engine; starting one with ${OFFLINE_DOCKER} up (log: ${log})\n`);
       handOver = onOwnerDeath(`'${OFFLINE_DOCKER}' down`, process.env); // a Ctrl-C during `up` too
-      // The engine as Debian's docker.io package runs it: its systemd unit gives dockerd
-      // LimitNOFILE=1048576, and docker-proxy inherits it (~6 descriptors per terminal
-      // through a published port). Started from this shell it would inherit the shell's
-      // limit instead (20,000 here), and the container path would fail at ~3,300 terminals
-      // on a limit no packaged install has (docs/operations.md).
-      const r = spawnSync('sh', ['-c', `ulimit -Hn ${ENGINE_NOFILE} && ulimit -Sn ${ENGINE_NOFILE}; "$0" up >"$1" 2>&1`, OFFLINE_DOCKER, log], { stdio: 'ignore', timeout: 1_500_000 });
+      const r = spawnSync('sh', ['-c', `"$0" up >"$1" 2>&1`, OFFLINE_DOCKER, log], { stdio: 'ignore', timeout: 1_500_000 });
       if (r.status !== 0) {
         spawnSync(OFFLINE_DOCKER, ['down'], { stdio: 'ignore', timeout: 120_000 }); // a failed `up` may have started dockerd
         handOver();

@@ -92,7 +92,8 @@ export async function startPaths(workers: number): Promise<Bench> {
     if (container) {
       const c = container;
       await c.up();
-      // What caps terminals through the published port (docs/operations.md).
+      // What caps terminals through the published port: docker-proxy inherits the
+      // engine's limit, ~6 descriptors per terminal (docs/operations.md).
       if (info.container) info.container.docker_proxy_nofile = nofileLimit(c.dockerProxyPids()[0]) ?? 'unknown';
       gateways.push({
         path: gatewayPath('container', c.url, sshd, c.sshHost),
