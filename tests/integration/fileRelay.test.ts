@@ -182,7 +182,6 @@ describe('file requests that reach the process not owning the terminal', () => {
         // The relaying process holds no session: a drain that waited for sessions only ended
         // at once, and its close cut the download ("terminated: other side closed").
         drained = relayer.gateway.drain(60_000).then(() => void (drainedAt = bytes));
-        await new Promise((r) => setTimeout(r, 300));
       }
       expect(bytes).toBe(60_000_000);
       expect(hash.digest('hex')).toBe(expected);
