@@ -6,7 +6,7 @@
  * versions, commit, how each path was installed and runs, figures).
  * Environment: BENCH_PATHS (comma list, default all), BENCH_SCENARIOS (comma list, default
  * all), BENCH_SESSIONS (100,500,1000), BENCH_WORKERS (2), BENCH_FLOOD_SECONDS (20),
- * BENCH_THROUGHPUT_MB (50), BENCH_DETACHED_SESSIONS (200), BENCH_FILE_MB (200), BENCH_OUT, BENCH_FRESH_INSTALL=1
+ * BENCH_THROUGHPUT_MB (50), BENCH_ECHO_WARMUP (1000), BENCH_DETACHED_SESSIONS (200), BENCH_FILE_MB (200), BENCH_OUT, BENCH_FRESH_INSTALL=1
  * (reinstall even if cached). `relay` (stack path) compares a terminal on its owning worker
  * with one resumed through the other worker, and measures detached sessions' memory.
  * `capacity` (not in the default set) runs the stack and container paths against
@@ -20,7 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { probeInChild } from './capacityProbe.js';
 import { startCapacityTarget } from './capacityTargetProcess.js';
 import { environment } from './environment.js';
-import { echoLatency, setup, throughput } from './scenarios/basic.js';
+import { echoLatency, interleavedEcho, setup, throughput } from './scenarios/basic.js';
 import { browserScenario } from './scenarios/browser.js';
 import { capacity } from './scenarios/capacity.js';
 import { scrapeCost } from './scenarios/scrape.js';
@@ -35,7 +35,7 @@ import { printTable, type Row } from './report.js';
 import { percentile } from './stats.js';
 import { removeHeapDir } from './liveMemory.js';
 import { startPaths } from './paths.js';
-import { gatewayPath } from './terminals.js';
+import { gatewayPath, type BenchTerminal } from './terminals.js';
 
 const env = process.env;
 const wanted = new Set((env.BENCH_SCENARIOS ?? 'setup,throughput,echo,concurrency,flood,relay,files,transport,reload,browser,recording').split(','));
@@ -99,13 +99,16 @@ try {
     }
   }
   if (wanted.has('echo')) {
-    let direct: number | undefined;
-    for (const p of paths) {
-      const t = await p.open('publickey');
-      const r = await echoLatency(t, 300);
-      t.close();
-      if (isDirect(p.name)) direct = r.p50_ms;
-      record('echo latency', p.name, r, isDirect(p.name) ? undefined : ratio(r.p50_ms, direct, false));
+    const terminals = new Map<string, BenchTerminal>();
+    try {
+      for (const p of paths) terminals.set(p.name, await p.open('publickey'));
+      const { cold, warm } = await interleavedEcho(terminals, 300, Number(env.BENCH_ECHO_WARMUP ?? 1000));
+      for (const [label, figures] of [['echo latency', cold], ['echo latency, warm', warm]] as const) {
+        const direct = [...figures].find(([name]) => isDirect(name))?.[1].p50_ms;
+        for (const [name, r] of figures) record(label, name, r, isDirect(name) ? undefined : ratio(r.p50_ms, direct, false));
+      }
+    } finally {
+      for (const t of terminals.values()) t.close();
     }
   }
   if (wanted.has('concurrency')) {

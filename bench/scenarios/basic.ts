@@ -62,6 +62,68 @@ export async function echoLatency(t: BenchTerminal, samples: number) {
   return { p50_ms: round(percentile(times, 50), 3), p99_ms: round(percentile(times, 99), 3), n: times.length };
 }
 
+/** One keystroke to a raw `cat` and the time until its echo arrives. */
+async function oneEcho(t: BenchTerminal, i: number): Promise<number> {
+  const ch = String.fromCharCode(97 + (i % 26));
+  const arrived = new Promise<void>((resolve) => {
+    const off = t.onData((chunk) => {
+      if (chunk.includes(ch)) {
+        off();
+        resolve();
+      }
+    });
+  });
+  const t0 = nowMs();
+  t.send(ch);
+  await withTimeout(arrived, 10_000, 'echo');
+  return nowMs() - t0;
+}
+
+export interface EchoFigures {
+  p50_ms: number;
+  p99_ms: number;
+  n: number;
+}
+
+/**
+ * Echo on several paths at once, in rounds of `perRound` keystrokes, path after path (the
+ * order reversed every round), so every path meets the same host: on these shared cores a
+ * path's p50 moved 0.37–1.18 ms between back-to-back runs while the others waited their
+ * turn. `cold`: the first `samples` keystrokes of a fresh terminal (after 5 that open the
+ * path). `warm`: `samples` more after `warmup` unmeasured ones per path, when every
+ * process on the path has run the keystroke code often enough for V8 to optimise it,
+ * as in a gateway that has served for a while.
+ */
+export async function interleavedEcho(terminals: ReadonlyMap<string, BenchTerminal>, samples: number, warmup: number, perRound = 50) {
+  const names = [...terminals.keys()];
+  for (const t of terminals.values()) {
+    t.send(`stty raw -echo; echo CAT-$((2+3)); cat\r`);
+    await t.waitFor(/CAT-5/);
+  }
+  let sent = 0;
+  const phase = async (count: number, keep: boolean) => {
+    const times = new Map(names.map((n) => [n, [] as number[]]));
+    for (let done = 0, round = 0; done < count; done += perRound, round++) {
+      for (const name of round % 2 ? [...names].reverse() : names) {
+        for (let i = 0; i < Math.min(perRound, count - done); i++) {
+          const ms = await oneEcho(terminals.get(name)!, sent + i);
+          if (keep) times.get(name)!.push(ms);
+        }
+      }
+      sent += perRound;
+    }
+    return times;
+  };
+  const figures = (times: Map<string, number[]>) =>
+    new Map([...times].map(([name, ts]) => [name, { p50_ms: round(percentile(ts, 50), 3), p99_ms: round(percentile(ts, 99), 3), n: ts.length } satisfies EchoFigures]));
+  await phase(5, false);
+  const cold = figures(await phase(samples, true));
+  await phase(warmup, false);
+  const warm = figures(await phase(samples, true));
+  for (const t of terminals.values()) t.send('\x03');
+  return { cold, warm };
+}
+
 /**
  * Keystrokes with pauses between them (`gapMs`), as a person types now and then while a
  * transfer runs: each one meets the transfer at full speed, not one already yielding.

@@ -43,7 +43,7 @@ describe('npm run bench', () => {
     const out = join(dir, 'results.json');
     const { code, stdout } = await runBench(
       // Not the container path: it needs a Docker engine, which `npm run test:container` owns.
-      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_DETACHED_SESSIONS: '10', BENCH_FILE_MB: '5', BENCH_FILE_ECHOES: '25', BENCH_TRANSPORT_MB: '5', BENCH_OUT: out },
+      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_ECHO_WARMUP: '100', BENCH_DETACHED_SESSIONS: '10', BENCH_FILE_MB: '5', BENCH_FILE_ECHOES: '25', BENCH_TRANSPORT_MB: '5', BENCH_OUT: out },
       600_000,
     );
     expect(code).toBe(0);
@@ -68,12 +68,13 @@ describe('npm run bench', () => {
     expect(json.paths.stack!.nativeBinding).toBe(true);
     expect(json.versions.openssh).toMatch(/OpenSSH/);
     const r = json.results;
-    for (const scenario of ['setup (password)', 'setup (publickey)', 'throughput', 'echo latency']) {
+    for (const scenario of ['setup (password)', 'setup (publickey)', 'throughput', 'echo latency', 'echo latency, warm']) {
       expect(Object.keys(r[scenario] ?? {}).sort()).toEqual(['direct', 'single', 'stack']);
     }
     for (const path of ['direct', 'single', 'stack']) {
       expect(r.throughput![path]!.mb_per_s_median).toBeGreaterThan(0);
       expect(r['echo latency']![path]!.p50_ms).toBeGreaterThan(0);
+      expect(r['echo latency, warm']![path]).toMatchObject({ n: 300 });
     }
     expect(r.throughput!.stack!.nginx_cpu_ms_per_mb).toBeGreaterThanOrEqual(0);
     for (const path of ['single', 'stack']) {
