@@ -20,7 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { probeInChild } from './capacityProbe.js';
 import { startCapacityTarget } from './capacityTargetProcess.js';
 import { environment } from './environment.js';
-import { echoLatency, interleavedEcho, setup, throughput } from './scenarios/basic.js';
+import { interleavedEcho, setup, throughput } from './scenarios/basic.js';
 import { browserScenario } from './scenarios/browser.js';
 import { capacity } from './scenarios/capacity.js';
 import { scrapeCost } from './scenarios/scrape.js';
@@ -186,13 +186,16 @@ try {
     const [w0, w1] = bench.stack.workerPorts.map((p) => `http://127.0.0.1:${p}`) as [string, string];
     const owner = relayPath('stack worker (owner)', w0, sshd);
     const relayed = relayPath('stack relayed', w0, sshd, w1);
-    let ownerEcho: number | undefined;
-    for (const p of [owner, relayed]) {
-      const t = await p.open('publickey');
-      const r = await echoLatency(t, 300);
-      t.close();
-      ownerEcho ??= r.p50_ms;
-      record('relay echo latency', p.name, r, p === owner ? undefined : `${ratio(r.p50_ms, ownerEcho, false) ?? ''} over owner`);
+    const terminals = new Map<string, BenchTerminal>();
+    try {
+      for (const p of [owner, relayed]) terminals.set(p.name, await p.open('publickey'));
+      const { cold, warm } = await interleavedEcho(terminals, 300, Number(env.BENCH_ECHO_WARMUP ?? 1000));
+      for (const [label, figures] of [['relay echo latency', cold], ['relay echo latency, warm', warm]] as const) {
+        const ownerEcho = figures.get(owner.name)!.p50_ms;
+        for (const [name, r] of figures) record(label, name, r, name === owner.name ? undefined : `${ratio(r.p50_ms, ownerEcho, false) ?? ''} over owner`);
+      }
+    } finally {
+      for (const t of terminals.values()) t.close();
     }
     const mbs = new Map<string, number[]>();
     for (let round = 0; round < 5; round++) {

@@ -88,6 +88,7 @@ describe('npm run bench', () => {
     // Issue 13: a terminal resumed through the other worker, beside the same on its owner.
     for (const path of ['stack worker (owner)', 'stack relayed']) {
       expect(r['relay echo latency']![path]!.p50_ms).toBeGreaterThan(0);
+      expect(r['relay echo latency, warm']![path]).toMatchObject({ n: 300 });
       expect(r['relay throughput']![path]!.mb_per_s_median).toBeGreaterThan(0);
     }
     expect(r['detached session memory']!['stack worker (owner)']).toMatchObject({ sessions: 10 });
