@@ -43,20 +43,8 @@ export async function echoLatency(t: BenchTerminal, samples: number) {
   await t.waitFor(/CAT-5/);
   const times: number[] = [];
   for (let i = 0; i < samples + 5; i++) {
-    const ch = String.fromCharCode(97 + (i % 26));
-    const arrived = new Promise<void>((resolve) => {
-      const onData = (chunk: Buffer) => {
-        if (chunk.includes(ch)) {
-          off();
-          resolve();
-        }
-      };
-      const off = t.onData(onData);
-    });
-    const t0 = nowMs();
-    t.send(ch);
-    await withTimeout(arrived, 10_000, 'echo');
-    if (i >= 5) times.push(nowMs() - t0); // the first few warm up the path
+    const ms = await oneEcho(t, i);
+    if (i >= 5) times.push(ms); // the first few warm up the path
   }
   t.send('\x03');
   return { p50_ms: round(percentile(times, 50), 3), p99_ms: round(percentile(times, 99), 3), n: times.length };
@@ -134,19 +122,7 @@ export async function sparseEchoLatency(t: BenchTerminal, samples: number, gapMs
   const times: number[] = [];
   for (let i = 0; i < samples; i++) {
     await new Promise((resolve) => setTimeout(resolve, gapMs));
-    const ch = String.fromCharCode(97 + (i % 26));
-    const arrived = new Promise<void>((resolve) => {
-      const off = t.onData((chunk) => {
-        if (chunk.includes(ch)) {
-          off();
-          resolve();
-        }
-      });
-    });
-    const t0 = nowMs();
-    t.send(ch);
-    await withTimeout(arrived, 10_000, 'echo');
-    times.push(nowMs() - t0);
+    times.push(await oneEcho(t, i));
   }
   t.send('\x03');
   return { p50_ms: round(percentile(times, 50), 3), p90_ms: round(percentile(times, 90), 3), max_ms: round(Math.max(...times), 3), n: times.length };
