@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: what the gateway costs on top of plain SSH, measured in one run against
  * the same sshd: direct (ssh2), single (one gateway process), stack (NGINX + PM2 + Redis)
- * and container (`docker compose up`), the gateway paths from a fresh install of the
- * committed tree (bench/paths.ts). Prints a table and writes bench-results.json (machine,
+ * and container (`docker compose up`; setup, throughput and echo also as `container
+ * (bridge)`, without docker-proxy, unless BENCH_CONTAINER_BRIDGE=0), the gateway paths
+ * from a fresh install of the committed tree (bench/paths.ts). Prints a table and writes bench-results.json (machine,
  * versions, commit, how each path was installed and runs, figures).
  * Environment: BENCH_PATHS (comma list, default all), BENCH_SCENARIOS (comma list, default
  * all), BENCH_SESSIONS (100,500,1000), BENCH_WORKERS (2), BENCH_FLOOD_SECONDS (20),
- * BENCH_THROUGHPUT_MB (50), BENCH_ECHO_WARMUP (1000), BENCH_DETACHED_SESSIONS (200), BENCH_FILE_MB (200), BENCH_OUT, BENCH_FRESH_INSTALL=1
+ * BENCH_THROUGHPUT_MB (50), BENCH_ECHO_WARMUP (1000), BENCH_SETUPS (25 per path and auth), BENCH_DETACHED_SESSIONS (200), BENCH_FILE_MB (200), BENCH_OUT, BENCH_FRESH_INSTALL=1
  * (reinstall even if cached). `relay` (stack path) compares a terminal on its owning worker
  * with one resumed through the other worker, and measures detached sessions' memory.
  * `capacity` (not in the default set) runs the stack and container paths against
@@ -58,8 +59,10 @@ const stopAll = () => (stopped ??= bench.stop().finally(removeHeapDir));
 // `once`: a Ctrl-C reaches npm, tsx and this process alike, and tsx relays it once more;
 // a second default-handled SIGINT would end the run halfway through its cleanup.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll().finally(() => process.exit(130)));
-const { sshd, gateways } = bench;
-const paths = [...(bench.direct ? [bench.direct] : []), ...gateways.map((g) => g.path)];
+const { sshd } = bench;
+// Setup, throughput and echo run on every path; the other scenarios once per deployment.
+const paths = [...(bench.direct ? [bench.direct] : []), ...bench.gateways.map((g) => g.path)];
+const gateways = bench.gateways.filter((g) => !g.basicOnly);
 const ratio = (value: number, direct: number | undefined, higherIsBetter: boolean) =>
   direct === undefined ? undefined : higherIsBetter ? `${Math.round((value / direct) * 100)} % of direct` : `${value >= direct ? '+' : ''}${(value - direct).toFixed(3)} ms`;
 const isDirect = (name: string) => name === 'direct';
@@ -67,19 +70,16 @@ const isDirect = (name: string) => name === 'direct';
 try {
   if (wanted.has('setup')) {
     for (const auth of ['password', 'publickey'] as const) {
-      let direct: number | undefined;
-      for (const p of paths) {
-        const r = await setup(p, auth, 15);
-        if (isDirect(p.name)) direct = r.p50_ms;
-        record(`setup (${auth})`, p.name, r, isDirect(p.name) ? undefined : ratio(r.p50_ms, direct, false));
-      }
+      const figures = await setup(paths, auth, Number(env.BENCH_SETUPS ?? 25));
+      const direct = figures.get('direct')?.p50_ms;
+      for (const [name, r] of figures) record(`setup (${auth})`, name, r, isDirect(name) ? undefined : ratio(r.p50_ms, direct, false));
     }
   }
   if (wanted.has('throughput')) {
     // 5 rounds, paths interleaved, median per path: one run on 2 busy cores is noisy.
     // The processes each path adds on top of direct SSH (direct adds none).
     const cpuGroups = async (name: string): Promise<Record<string, number[]>> => {
-      const g = gateways.find((x) => x.path.name === name);
+      const g = bench.gateways.find((x) => x.path.name === name);
       return g ? { gateway: await g.pids(), ...(await g.front?.()) } : {};
     };
     const runs = new Map<string, { mbs: number; cpu: Record<string, number> }[]>();

@@ -24,6 +24,8 @@ export interface GatewayUnderTest {
   pids(): Promise<number[]>;
   /** Processes in front of it, by name (CPU per MB); `nginx` also counts for RSS. */
   front?(): Promise<Record<string, number[]>>;
+  /** Measured in setup, throughput and echo only (a second way into the same deployment). */
+  basicOnly?: boolean;
 }
 
 export interface Bench {
@@ -102,16 +104,18 @@ export async function startPaths(workers: number): Promise<Bench> {
         pids: () => c.gatewayPids(),
         front: async () => ({ nginx: await c.nginxPids(), docker_proxy: c.dockerProxyPids() }),
       });
-      // The same containers as a client on another machine reaches them: without docker-proxy.
-      if (process.env.BENCH_CONTAINER_BRIDGE === '1') {
+      // The same containers as a client on another machine reaches them: the engine
+      // forwards outside traffic to a published port in the kernel (iptables DNAT);
+      // docker-proxy only carries connections to the host's own loopback.
+      if (process.env.BENCH_CONTAINER_BRIDGE !== '0') {
         const url = await c.bridgeUrl();
-        gateways.push({ path: gatewayPath('container (bridge)', url, sshd, c.sshHost), url, sshHost: c.sshHost, pids: () => c.gatewayPids(), front: async () => ({ nginx: await c.nginxPids() }) });
+        gateways.push({ path: gatewayPath('container (bridge)', url, sshd, c.sshHost), url, sshHost: c.sshHost, pids: () => c.gatewayPids(), front: async () => ({ nginx: await c.nginxPids() }), basicOnly: true });
       }
     }
     for (const g of gateways) info[g.path.name] = { ...(g.path.name !== 'container' && installed), ...info[g.path.name], ...(await transportOf(g.url)) };
     if (container && info.container) info.container.ssh2 = await container.ssh2Version();
     // In path order, skipped ones included.
-    const ordered = Object.fromEntries(ALL.filter((p) => info[p]).map((p) => [p, info[p]!]));
+    const ordered = Object.fromEntries([...ALL, 'container (bridge)'].filter((p) => info[p]).map((p) => [p, info[p]!]));
     return { sshd, ...(wanted.has('direct') && { direct: directPath(sshd) }), gateways, ...(stack && { stack }), ...(install && { install }), info: ordered, stop };
   } catch (err) {
     await stop();

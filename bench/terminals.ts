@@ -23,6 +23,12 @@ export interface BenchTerminal {
   /** Resolves when output received from now on (plus the recent tail) matches. */
   waitFor(pattern: RegExp, ms?: number): Promise<void>;
   readonly received: number;
+  /**
+   * How its open went: `connectMs` from the moment the user connects (the SSH client's
+   * connect; the page's socket) to the prompt, and, on gateway paths, `pageMs`, the page
+   * load before it (the page is loaded while the user types, so it is not part of the wait).
+   */
+  readonly opened?: { connectMs: number; pageMs?: number };
   close(): void;
 }
 
@@ -83,6 +89,7 @@ export function directPath(sshd: SshTarget): BenchPath {
     name: 'direct',
     open: (auth) =>
       new Promise((resolve, reject) => {
+        const t0 = performance.now();
         const client = new Client();
         const w = new Watcher();
         const callbacks = new Set<(c: Buffer) => void>();
@@ -98,6 +105,7 @@ export function directPath(sshd: SshTarget): BenchPath {
             w.waitFor(PROMPT).then(
               () =>
                 resolve({
+                  opened: { connectMs: performance.now() - t0 },
                   send: (d) => void stream.write(d),
                   onData: (cb) => (callbacks.add(cb), () => void callbacks.delete(cb)),
                   waitFor: (p, ms) => w.waitFor(p, ms),
@@ -124,7 +132,10 @@ export function gatewayPath(name: string, url: string, sshd: SshTarget, sshHost 
     name,
     open: async (auth, opts = {}) => {
       // record: false keeps only a window of recent text, which is what waitForText scans.
-      const c = new TerminalClient(url, { cookie: await routeCookie(url), autoAck: false, record: false });
+      const t0 = performance.now();
+      const cookie = await routeCookie(url);
+      const t1 = performance.now();
+      const c = new TerminalClient(url, { cookie, autoAck: false, record: false });
       const t = benchTerminal(c, opts);
       c.start({ host: sshHost, port: sshd.port, ...credentials(sshd, auth) });
       try {
@@ -137,7 +148,7 @@ export function gatewayPath(name: string, url: string, sshd: SshTarget, sshHost 
         t.close();
         throw new Error(why, { cause: err });
       }
-      return t;
+      return Object.assign(t, { opened: { connectMs: performance.now() - t1, pageMs: t1 - t0 } });
     },
   };
 }

@@ -43,7 +43,7 @@ describe('npm run bench', () => {
     const out = join(dir, 'results.json');
     const { code, stdout } = await runBench(
       // Not the container path: it needs a Docker engine, which `npm run test:container` owns.
-      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_ECHO_WARMUP: '100', BENCH_DETACHED_SESSIONS: '10', BENCH_FILE_MB: '5', BENCH_FILE_ECHOES: '25', BENCH_TRANSPORT_MB: '5', BENCH_OUT: out },
+      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_ECHO_WARMUP: '100', BENCH_SETUPS: '5', BENCH_DETACHED_SESSIONS: '10', BENCH_FILE_MB: '5', BENCH_FILE_ECHOES: '25', BENCH_TRANSPORT_MB: '5', BENCH_OUT: out },
       600_000,
     );
     expect(code).toBe(0);
@@ -71,6 +71,9 @@ describe('npm run bench', () => {
     for (const scenario of ['setup (password)', 'setup (publickey)', 'throughput', 'echo latency', 'echo latency, warm']) {
       expect(Object.keys(r[scenario] ?? {}).sort()).toEqual(['direct', 'single', 'stack']);
     }
+    // Setup is timed from the connect; a gateway's page load is reported beside it.
+    expect(r['setup (publickey)']!.direct).not.toHaveProperty('page_load_p50_ms');
+    for (const path of ['single', 'stack']) expect(r['setup (publickey)']![path]).toMatchObject({ n: 5, page_load_p50_ms: expect.any(Number) as unknown });
     for (const path of ['direct', 'single', 'stack']) {
       expect(r.throughput![path]!.mb_per_s_median).toBeGreaterThan(0);
       expect(r['echo latency']![path]!.p50_ms).toBeGreaterThan(0);
