@@ -58,7 +58,27 @@ const stopAll = () => (stopped ??= bench.stop().finally(removeHeapDir));
 // Ctrl-C (or a caller's timeout) still stops everything this run started. `on`, not
 // `once`: a Ctrl-C reaches npm, tsx and this process alike, and tsx relays it once more;
 // a second default-handled SIGINT would end the run halfway through its cleanup.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll().finally(() => process.exit(130)));
+// What was measured before the signal is still printed and written.
+let reported = false;
+const report = (stoppedBy?: string) => {
+  if (reported) return;
+  reported = true;
+  printTable(rows);
+  for (const [name, i] of Object.entries(bench.info)) process.stdout.write(`${name}: ${JSON.stringify(i)}\n`);
+  const install = bench.install && { dir: bench.install.dir, commit: bench.install.commit, reused: bench.install.reused, uncommitted_changes_not_measured: bench.install.uncommitted };
+  for (const [name, i] of Object.entries(bench.info)) if (typeof i.skipped === 'string') process.stderr.write(`WARNING: the ${name} path was SKIPPED: ${i.skipped}\n`);
+  if (install && install.uncommitted_changes_not_measured.length > 0) process.stderr.write(`WARNING: uncommitted changes were not measured (see "install" in the results)\n`);
+  if (stoppedBy) process.stderr.write(`WARNING: stopped by ${stoppedBy}: the scenarios after the last one printed did not run\n`);
+  const out = env.BENCH_OUT ?? 'bench-results.json';
+  writeFileSync(out, JSON.stringify({ ...environment(workers), ...(install && { install }), ...(stoppedBy && { stopped_by: stoppedBy }), paths: bench.info, results }, null, 2) + '\n');
+  process.stdout.write(`\nwritten: ${out}\n`);
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    report(signal);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
 const { sshd } = bench;
 // Setup, throughput and echo run on every path; the other scenarios once per deployment.
 const paths = [...(bench.direct ? [bench.direct] : []), ...bench.gateways.map((g) => g.path)];
@@ -244,13 +264,6 @@ try {
   // `pm2 reload` of the local stack; the container's equivalent is a deploy, not measured here.
   if (wanted.has('reload') && bench.stack) record('reload under load', 'stack', await reloadUnderLoad(bench.stack, sshd, 6));
 } finally {
-  printTable(rows);
-  for (const [name, i] of Object.entries(bench.info)) process.stdout.write(`${name}: ${JSON.stringify(i)}\n`);
-  const install = bench.install && { dir: bench.install.dir, commit: bench.install.commit, reused: bench.install.reused, uncommitted_changes_not_measured: bench.install.uncommitted };
-  for (const [name, i] of Object.entries(bench.info)) if (typeof i.skipped === 'string') process.stderr.write(`WARNING: the ${name} path was SKIPPED: ${i.skipped}\n`);
-  if (install && install.uncommitted_changes_not_measured.length > 0) process.stderr.write(`WARNING: uncommitted changes were not measured (see "install" in the results)\n`);
-  const out = env.BENCH_OUT ?? 'bench-results.json';
-  writeFileSync(out, JSON.stringify({ ...environment(workers), ...(install && { install }), paths: bench.info, results }, null, 2) + '\n');
-  process.stdout.write(`\nwritten: ${out}\n`);
+  report();
   await stopAll();
 }

@@ -4,7 +4,7 @@
  * sense. How good the figures are is not judged here (docs/benchmarks.md); that the
  * command works on a fresh clone is.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,13 +19,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Figures = Record<string, number | string>;
 
-function runBench(env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; stdout: string }> {
+/** `onStderr` sees the bench's progress lines (and may signal it); otherwise they go to ours. */
+function runBench(env: Record<string, string>, timeoutMs: number, onStderr?: (text: string, child: ChildProcess) => void): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(REPO, 'node_modules/.bin/tsx'), ['bench/main.ts'], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(join(REPO, 'node_modules/.bin/tsx'), ['bench/main.ts'], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', onStderr ? 'pipe' : 'inherit'] });
     // If this worker dies, the reaper stops the bench and, through its own reaper, all it started.
     const release = guard(child.pid!);
     let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => onStderr?.((stderr += d.toString()), child));
     const timer = setTimeout(() => {
       child.kill('SIGINT');
       reject(new Error(`bench did not finish in ${timeoutMs} ms`));
@@ -107,6 +110,25 @@ describe('npm run bench', () => {
     }
     expect(r['recording writer']!['single + recording']).toMatchObject({ files: 6 });
     expect(r['recording writer']!['single + recording']!.peak_buffered_bytes).toBeGreaterThan(0);
+  });
+
+  it('writes what it measured when it is stopped halfway (Ctrl-C)', { timeout: 120_000 }, async () => {
+    const out = join(dir, 'interrupted.json');
+    let signalled = false;
+    const { code, stdout } = await runBench({ BENCH_PATHS: 'direct', BENCH_SCENARIOS: 'setup,echo', BENCH_SETUPS: '3', BENCH_OUT: out }, 110_000, (text, child) => {
+      // The first scenario is recorded: stop the run in the middle of the second.
+      if (!signalled && text.includes('setup (publickey) direct:')) {
+        signalled = true;
+        child.kill('SIGINT');
+      }
+    });
+    expect(signalled).toBe(true);
+    expect(code).toBe(130);
+    expect(stdout).toContain('setup (password)');
+    const json = JSON.parse(readFileSync(out, 'utf8')) as { stopped_by?: string; results: Record<string, Record<string, Figures>> };
+    expect(json.stopped_by).toBe('SIGINT');
+    expect(json.results['setup (password)']!.direct).toMatchObject({ n: 3 });
+    expect(json.results['echo latency']).toBeUndefined();
   });
 
   it('runs the capacity scenario on the stack against the one-process SSH target', { timeout: 300_000 }, async () => {
