@@ -112,10 +112,11 @@ export async function startPaths(workers: number): Promise<Bench> {
         gateways.push({ path: gatewayPath('container (bridge)', url, sshd, c.sshHost), url, sshHost: c.sshHost, pids: () => c.gatewayPids(), front: async () => ({ nginx: await c.nginxPids() }), basicOnly: true });
       }
     }
-    if (info['container (bridge)'] === undefined && gateways.some((g) => g.path.name === 'container (bridge)')) {
-      info['container (bridge)'] = { ...info.container, reached: "NGINX's address on the compose network (no docker-proxy)" };
+    if (container && info.container) {
+      const { docker_proxy_nofile: _unused, ...image } = info.container;
+      if (gateways.some((g) => g.path.name === 'container (bridge)')) info['container (bridge)'] = { ...image, reached: "NGINX's address on the compose network (no docker-proxy)" };
+      info.container.reached = 'the published port on 127.0.0.1 (docker-proxy)';
     }
-    if (info.container) info.container.reached ??= 'the published port on 127.0.0.1 (docker-proxy)';
     for (const g of gateways) info[g.path.name] = { ...(!g.path.name.startsWith('container') && installed), ...info[g.path.name], ...(await transportOf(g.url)) };
     if (container && info.container) info.container.ssh2 = await container.ssh2Version();
     // In path order, skipped ones included.
