@@ -118,7 +118,10 @@ export async function startPaths(workers: number): Promise<Bench> {
       info.container.reached = 'the published port on 127.0.0.1 (docker-proxy)';
     }
     for (const g of gateways) info[g.path.name] = { ...(!g.path.name.startsWith('container') && installed), ...info[g.path.name], ...(await transportOf(g.url)) };
-    if (container && info.container) info.container.ssh2 = await container.ssh2Version();
+    if (container && info.container) {
+      info.container.ssh2 = await container.ssh2Version();
+      if (info['container (bridge)']) info['container (bridge)'].ssh2 = info.container.ssh2;
+    }
     // In path order, skipped ones included.
     const ordered = Object.fromEntries([...ALL, 'container (bridge)'].filter((p) => info[p]).map((p) => [p, info[p]!]));
     return { sshd, ...(wanted.has('direct') && { direct: directPath(sshd) }), gateways, ...(stack && { stack }), ...(install && { install }), info: ordered, stop };
