@@ -3,8 +3,9 @@
  * the same sshd: direct (ssh2), single (one gateway process), stack (NGINX + PM2 + Redis)
  * and container (`docker compose up`; setup, throughput and echo also as `container
  * (bridge)`, without docker-proxy, unless BENCH_CONTAINER_BRIDGE=0), the gateway paths
- * from a fresh install of the committed tree (bench/paths.ts). Prints a table and writes bench-results.json (machine,
- * versions, commit, how each path was installed and runs, figures).
+ * from a fresh install of the committed tree (bench/paths.ts). Prints a table and writes
+ * bench-results.json (machine, versions, commit, how each path was installed and runs,
+ * figures).
  * Environment: BENCH_PATHS (comma list, default all), BENCH_SCENARIOS (comma list, default
  * all), BENCH_SESSIONS (100,500,1000), BENCH_WORKERS (2), BENCH_FLOOD_SECONDS (20),
  * BENCH_THROUGHPUT_MB (50), BENCH_ECHO_WARMUP (1000), BENCH_SETUPS (25 per path and auth), BENCH_DETACHED_SESSIONS (200), BENCH_FILE_MB (200), BENCH_OUT, BENCH_FRESH_INSTALL=1
