@@ -17,6 +17,8 @@
  * (cluster URL through NGINX, one worker's own /metrics: time, gateway CPU, size).
  * `recording` compares the single path with a second single gateway recording every
  * session (RECORDINGS_DIR), BENCH_RECORDING_ROUNDS (5) of throughput.
+ * BENCH_WEBSSH2=<dir> adds billchurch/webssh2 from a checkout built there as the path
+ * `webssh2` in setup, throughput and echo (bench/webssh2.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { probeInChild } from './capacityProbe.js';

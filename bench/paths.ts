@@ -13,6 +13,7 @@ import { findEngine } from './docker.js';
 import { startBenchStack, startSingle, transportOf } from './gateways.js';
 import { freshInstall, type Install } from './install.js';
 import { withChildren } from './stats.js';
+import { startWebssh2 } from './webssh2.js';
 import { directPath, gatewayPath, type BenchPath, type PathName } from './terminals.js';
 
 export interface GatewayUnderTest {
@@ -117,13 +118,20 @@ export async function startPaths(workers: number): Promise<Bench> {
       if (gateways.some((g) => g.path.name === 'container (bridge)')) info['container (bridge)'] = { ...image, reached: "NGINX's address on the compose network (no docker-proxy)" };
       info.container.reached = 'the published port on 127.0.0.1 (docker-proxy)';
     }
-    for (const g of gateways) info[g.path.name] = { ...(!g.path.name.startsWith('container') && installed), ...info[g.path.name], ...(await transportOf(g.url)) };
+    // Beside ours, when asked for: billchurch/webssh2 from a checkout the user built (bench/webssh2.ts).
+    if (process.env.BENCH_WEBSSH2) {
+      const w = await startWebssh2(process.env.BENCH_WEBSSH2, sshd);
+      undo.push(() => w.close());
+      info.webssh2 = w.info;
+      gateways.push({ path: w.path, url: w.url, sshHost: '127.0.0.1', pids: () => Promise.resolve([w.pid]), basicOnly: true });
+    }
+    for (const g of gateways.filter((x) => x.path.name !== 'webssh2')) info[g.path.name] = { ...(!g.path.name.startsWith('container') && installed), ...info[g.path.name], ...(await transportOf(g.url)) };
     if (container && info.container) {
       info.container.ssh2 = await container.ssh2Version();
       if (info['container (bridge)']) info['container (bridge)'].ssh2 = info.container.ssh2;
     }
     // In path order, skipped ones included.
-    const ordered = Object.fromEntries([...ALL, 'container (bridge)'].filter((p) => info[p]).map((p) => [p, info[p]!]));
+    const ordered = Object.fromEntries([...ALL, 'container (bridge)', 'webssh2'].filter((p) => info[p]).map((p) => [p, info[p]!]));
     return { sshd, ...(wanted.has('direct') && { direct: directPath(sshd) }), gateways, ...(stack && { stack }), ...(install && { install }), info: ordered, stop };
   } catch (err) {
     await stop();

@@ -60,7 +60,7 @@ export const PROMPT = /\$ $/;
 const TAIL = 4096;
 
 /** Keeps the tail of the output and wakes waiters on every chunk (the direct path has no TerminalClient). */
-class Watcher {
+export class Watcher {
   tail = '';
   received = 0;
   readonly #waiters = new Set<() => void>();
