@@ -18,7 +18,7 @@
  * `recording` compares the single path with a second single gateway recording every
  * session (RECORDINGS_DIR), BENCH_RECORDING_ROUNDS (5) of throughput.
  * BENCH_WEBSSH2=<dir> adds billchurch/webssh2 from a checkout built there as the path
- * `webssh2` in setup, throughput and echo (bench/webssh2.ts).
+ * `webssh2` in setup, throughput, echo and concurrency (bench/webssh2.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { probeInChild } from './capacityProbe.js';
@@ -85,7 +85,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const { sshd } = bench;
 // Setup, throughput and echo run on every path; the other scenarios once per deployment.
 const paths = [...(bench.direct ? [bench.direct] : []), ...bench.gateways.map((g) => g.path)];
-const gateways = bench.gateways.filter((g) => !g.basicOnly);
+// Our own deployments; a peer product (webssh2) is compared in setup, throughput, echo and concurrency.
+const gateways = bench.gateways.filter((g) => !g.basicOnly && !g.peer);
+const concurrent = bench.gateways.filter((g) => !g.basicOnly);
 const ratio = (value: number, direct: number | undefined, higherIsBetter: boolean) =>
   direct === undefined ? undefined : higherIsBetter ? `${Math.round((value / direct) * 100)} % of direct` : `${value >= direct ? '+' : ''}${(value - direct).toFixed(3)} ms`;
 const isDirect = (name: string) => name === 'direct';
@@ -138,7 +140,7 @@ try {
     const sizes = (env.BENCH_SESSIONS ?? '100,500,1000').split(',').map(Number);
     const memAt = new Map<string, { rss: number; rssGc: number; heapGc: number }[]>();
     for (const n of sizes) {
-      for (const g of gateways) {
+      for (const g of concurrent) {
         const pids = await g.pids();
         const nginx = (await g.front?.())?.nginx ?? [];
         const r = await concurrency(g.path, () => pids, n, () => nginx);

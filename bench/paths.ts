@@ -27,6 +27,8 @@ export interface GatewayUnderTest {
   front?(): Promise<Record<string, number[]>>;
   /** Measured in setup, throughput and echo only (a second way into the same deployment). */
   basicOnly?: boolean;
+  /** Another product (webssh2): measured in setup, throughput, echo and concurrency. */
+  peer?: boolean;
 }
 
 export interface Bench {
@@ -123,7 +125,7 @@ export async function startPaths(workers: number): Promise<Bench> {
       const w = await startWebssh2(process.env.BENCH_WEBSSH2, sshd);
       undo.push(() => w.close());
       info.webssh2 = w.info;
-      gateways.push({ path: w.path, url: w.url, sshHost: '127.0.0.1', pids: () => Promise.resolve([w.pid]), basicOnly: true });
+      gateways.push({ path: w.path, url: w.url, sshHost: '127.0.0.1', pids: () => Promise.resolve([w.pid]), peer: true });
     }
     for (const g of gateways.filter((x) => x.path.name !== 'webssh2')) info[g.path.name] = { ...(!g.path.name.startsWith('container') && installed), ...info[g.path.name], ...(await transportOf(g.url)) };
     if (container && info.container) {

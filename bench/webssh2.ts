@@ -1,11 +1,11 @@
 /**
- * billchurch/webssh2 as a bench path (opt-in: BENCH_WEBSSH2=<dir>), so the figures our
- * users compare are measured in the same run, against the same sshd, by the same client
+ * billchurch/webssh2 as a bench path (opt-in: BENCH_WEBSSH2=<dir>), measured in setup,
+ * throughput, echo and concurrency beside ours, against the same sshd, by the same client
  * library. `<dir>` is a webssh2-server checkout installed and built the way its README
- * says (`npm ci`, `npm run build`); the bench runs its `dist/index.js` and records its
- * version and ssh2 crypto path. The client speaks webssh2's documented Socket.IO API
- * (DOCS/api/WEBSOCKET-API.md): `authenticate` on `request_auth`, `terminal` on
- * `getTerminal`, `data` both ways.
+ * says (`npm ci`, `npm run build`); the bench runs its `dist/index.js` (with our heap
+ * probe) and records its version and ssh2 crypto path. The client speaks webssh2's
+ * documented Socket.IO API (DOCS/api/WEBSOCKET-API.md): `authenticate` on
+ * `request_auth`, `terminal` on `getTerminal`, `data` both ways.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { freePort } from '../src/tools/ports.js';
 import { waitForExit } from '../src/tools/procs.js';
 import { guard } from '../src/tools/reaper.js';
 import { waitForHttp } from '../src/tools/waitForHttp.js';
+import { HEAP_DIR, PROBE_NODE_ARGS } from './liveMemory.js';
 import { credentials, PROMPT, Watcher, type BenchPath, type SshTarget } from './terminals.js';
 
 export interface Webssh2 {
@@ -34,10 +35,11 @@ interface AuthMessage {
 
 export async function startWebssh2(dir: string, sshd: SshTarget): Promise<Webssh2> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(dir, 'dist/index.js')], {
+  // With our heap probe, as our gateways run (bench/liveMemory.ts): memory after a GC.
+  const child = spawn(process.execPath, [...PROBE_NODE_ARGS, join(dir, 'dist/index.js')], {
     cwd: dir,
     // Its defaults otherwise; a fixed secret only silences the "generated a secret" warning.
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', WEBSSH2_LISTEN_IP: '127.0.0.1', WEBSSH2_LISTEN_PORT: String(port), WEBSSH2_SESSION_SECRET: 'bench-webssh2-session-secret-0123456789' },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', WEBSSH2_LISTEN_IP: '127.0.0.1', WEBSSH2_LISTEN_PORT: String(port), WEBSSH2_SESSION_SECRET: 'bench-webssh2-session-secret-0123456789', BENCH_HEAP_DIR: HEAP_DIR },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const release = guard(child.pid!);
