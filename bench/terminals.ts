@@ -3,7 +3,7 @@
  * `single` (one gateway process), `stack` (NGINX + PM2 workers + Redis) and `container`
  * (the same in `docker compose`). The
  * gateway paths use the tests' protocol client, acking like the browser does: every
- * 64 KiB rendered or after 50 ms (src/shared/limits.ts), optionally throttled.
+ * 64 KiB rendered or after FLOW.ackFlushMs (src/shared/limits.ts), optionally throttled.
  */
 import ssh2 from 'ssh2';
 import { FLOW } from '../src/shared/limits.js';

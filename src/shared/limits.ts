@@ -28,6 +28,12 @@ export const FLOW = {
   minWindowGrant: 32 * 1024,
   /** The client acks once this many rendered bytes accumulate... */
   ackEveryBytes: 64 * 1024,
-  /** ...or after this long with fewer, so small outputs are acked too. */
-  ackFlushMs: 50,
+  /**
+   * ...or after this long with fewer, so small outputs are acked too. Nothing waits on
+   * those acks: with less than `ackEveryBytes` unacked, the window still has room for
+   * 448 KiB, and the replay buffer keeps a screen's worth anyway. At 50 ms every line
+   * of an idle session and every echo cost the page, NGINX and the gateway one more
+   * message (docs/architecture.md, "Flow control").
+   */
+  ackFlushMs: 5000,
 } as const;
