@@ -127,7 +127,7 @@ export async function startPaths(workers: number): Promise<Bench> {
       info.webssh2 = w.info;
       gateways.push({ path: w.path, url: w.url, sshHost: '127.0.0.1', pids: () => Promise.resolve([w.pid]), peer: true });
     }
-    for (const g of gateways.filter((x) => x.path.name !== 'webssh2')) info[g.path.name] = { ...(!g.path.name.startsWith('container') && installed), ...info[g.path.name], ...(await transportOf(g.url)) };
+    for (const g of gateways.filter((x) => !x.peer)) info[g.path.name] = { ...(!g.path.name.startsWith('container') && installed), ...info[g.path.name], ...(await transportOf(g.url)) };
     if (container && info.container) {
       info.container.ssh2 = await container.ssh2Version();
       if (info['container (bridge)']) info['container (bridge)'].ssh2 = info.container.ssh2;
