@@ -153,12 +153,18 @@ export function gatewayPath(name: string, url: string, sshd: SshTarget, sshHost 
   };
 }
 
+/** How often a throttled client (`ackBytesPerSecond`) acks what its rate allows. */
+const SLOW_ACK_STEP_MS = 50;
+
 /**
  * A gateway TerminalClient as a BenchTerminal: acks as the page does (a batch once
  * FLOW.ackEveryBytes arrived or FLOW.ackFlushMs passed), or at most
- * `ackBytesPerSecond` (a slow browser).
+ * `ackBytesPerSecond` (a slow browser), in steps of SLOW_ACK_STEP_MS.
  */
 export function benchTerminal(c: TerminalClient, opts: OpenOptions = {}): BenchTerminal {
+  // A slow browser acks in small steps as it renders; the page's flush for small outputs
+  // (5 s) would turn "1 MB/s" into 1 MB every 5 s.
+  const every = opts.ackBytesPerSecond === undefined ? FLOW.ackFlushMs : SLOW_ACK_STEP_MS;
   const callbacks = new Set<(c: Buffer) => void>();
   let pending = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -177,14 +183,14 @@ export function benchTerminal(c: TerminalClient, opts: OpenOptions = {}): BenchT
       budget -= n;
       c.socket.emit('ack', n);
     }
-    if (pending > 0) timer = setTimeout(flush, FLOW.ackFlushMs);
+    if (pending > 0) timer = setTimeout(flush, every);
   };
   c.socket.on('output', (data) => {
     const buf = Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
     for (const cb of callbacks) cb(buf);
     pending += buf.length;
     if (pending >= FLOW.ackEveryBytes && opts.ackBytesPerSecond === undefined) flush();
-    else timer ??= setTimeout(flush, FLOW.ackFlushMs);
+    else timer ??= setTimeout(flush, every);
   });
   return {
     send: (d) => c.send(d),
