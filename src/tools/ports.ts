@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
@@ -32,8 +33,33 @@ function portFree(port: number, host: string): Promise<boolean> {
   });
 }
 
-/** `count` consecutive ports that were all free a moment ago (PM2 workers take PORT, PORT+1, …). */
+/** The kernel's range for outgoing connections' local ports (Linux; its default elsewhere). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi && lo <= hi) return [lo, hi];
+  } catch {
+    // not Linux
+  }
+  return [32768, 60999];
+}
+
+/**
+ * `count` consecutive ports that were all free a moment ago (PM2 workers take PORT,
+ * PORT+1, …). Picked below the ephemeral range: the workers bind seconds later, and a
+ * port from that range can meanwhile become the local end of any outgoing connection on
+ * the machine (a clean-clone CI run lost a stack start to it: a worker never listened).
+ */
 export async function freePortRange(count: number, host = '127.0.0.1'): Promise<number> {
+  const [ephemeralLo] = ephemeralRange();
+  const lo = 10_000;
+  for (let attempt = 0; attempt < 50 && ephemeralLo - count > lo; attempt++) {
+    const base = lo + Math.floor(Math.random() * (ephemeralLo - count - lo));
+    let ok = true;
+    for (let p = base; ok && p < base + count; p++) ok = await portFree(p, host);
+    if (ok) return base;
+  }
+  // No room below the range (a machine configured so): any free run will do.
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = await freePort(host);
     if (base + count > 65535) continue;
