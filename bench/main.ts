@@ -8,7 +8,7 @@
  * figures).
  * Environment: BENCH_PATHS (comma list, default all), BENCH_SCENARIOS (comma list, default
  * all), BENCH_SESSIONS (100,500,1000), BENCH_WORKERS (2), BENCH_FLOOD_SECONDS (20),
- * BENCH_THROUGHPUT_MB (50), BENCH_ECHO_WARMUP (1000), BENCH_SETUPS (25 per path and auth), BENCH_DETACHED_SESSIONS (200), BENCH_FILE_MB (200), BENCH_OUT, BENCH_FRESH_INSTALL=1
+ * BENCH_THROUGHPUT_MB (50), BENCH_ECHO_WARMUP (1000), BENCH_ECHO_CLIENT_WARMUP (3000), BENCH_SETUPS (25 per path and auth), BENCH_DETACHED_SESSIONS (200), BENCH_FILE_MB (200), BENCH_OUT, BENCH_FRESH_INSTALL=1
  * (reinstall even if cached). `relay` (stack path) compares a terminal on its owning worker
  * with one resumed through the other worker, and measures detached sessions' memory.
  * `capacity` (not in the default set) runs the stack and container paths against
@@ -24,11 +24,11 @@ import { writeFileSync } from 'node:fs';
 import { probeInChild } from './capacityProbe.js';
 import { startCapacityTarget } from './capacityTargetProcess.js';
 import { environment } from './environment.js';
-import { interleavedEcho, setup, throughput } from './scenarios/basic.js';
+import { interleavedEcho, setup, throughput, warmMeasuringClients } from './scenarios/basic.js';
 import { browserScenario } from './scenarios/browser.js';
 import { capacity } from './scenarios/capacity.js';
 import { scrapeCost } from './scenarios/scrape.js';
-import { BENCH_METRICS_TOKEN } from './gateways.js';
+import { BENCH_METRICS_TOKEN, startSingle } from './gateways.js';
 import { concurrency, flood } from './scenarios/load.js';
 import { reloadUnderLoad } from './scenarios/reload.js';
 import { detachedMemory, relayPath } from './scenarios/relay.js';
@@ -125,6 +125,13 @@ try {
   }
   if (wanted.has('echo')) {
     const terminals = new Map<string, BenchTerminal>();
+    // The clients warm up on a gateway process of their own, started from the same install.
+    const spare = bench.install && (await startSingle(bench.install.dir));
+    try {
+      await warmMeasuringClients([...(bench.direct ? [bench.direct] : []), ...(spare ? [gatewayPath('client warm-up', spare.url, sshd)] : [])], Number(env.BENCH_ECHO_CLIENT_WARMUP ?? 3000));
+    } finally {
+      await spare?.close();
+    }
     try {
       for (const p of paths) terminals.set(p.name, await p.open('publickey'));
       const { cold, warm } = await interleavedEcho(terminals, 300, Number(env.BENCH_ECHO_WARMUP ?? 1000));

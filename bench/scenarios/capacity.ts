@@ -2,7 +2,8 @@
  * capacity: N live sessions on one gateway deployment against bench/capacityTarget.ts
  * (one process for all sessions, so the target is not what runs out). Reports what
  * failed to open and why, how many sessions stay working (their one-line-a-second
- * trickle arrives), a probe's echo under that load, memory per session after a GC, CPU,
+ * trickle arrives), a probe's echo under that load, memory per session after a GC, CPU
+ * (gateway, NGINX, the target, and this process, which runs the load clients),
  * the open file descriptors of the gateway workers and NGINX, and the bench client's
  * own event-loop delay (so a saturated client is not mistaken for a slow gateway).
  * Generic over the deployment: a BenchPath plus functions that list its processes.
@@ -115,6 +116,7 @@ export async function capacity(d: CapacityDeployment, n: number, options: Capaci
     const groups: Record<string, number[]> = { gateway: pids, nginx: d.nginxPids(), ...d.otherPids };
     const cpu0 = Object.fromEntries(Object.entries(groups).map(([k, ps]) => [k, sum(ps, cpuSeconds)]));
     const [w0, stall0] = [nowMs(), cpuStallMicros()];
+    const clients0 = process.cpuUsage(); // this process: the load clients
     let echo = { p50_ms: NaN, p99_ms: NaN };
     try {
       echo = await (d.probe ?? (() => probeHere(d.path, opts.openTimeoutMs)))();
@@ -124,6 +126,7 @@ export async function capacity(d: CapacityDeployment, n: number, options: Capaci
     const seconds = (nowMs() - w0) / 1000;
     const cpu = Object.fromEntries(Object.entries(groups).map(([k, ps]) => [`${k}_cpu_pct`, round(((sum(ps, cpuSeconds) - cpu0[k]!) / seconds) * 100, 1)]));
     const cpuStall = (cpuStallMicros() - stall0) / 1000 / (seconds * 1000);
+    const clientsCpu = process.cpuUsage(clients0);
     const holdLoopP99 = loop.percentile(99) / 1e6;
     // Working: its trickle arrives (one line a second); look for up to 5 s.
     const ticked = () => open.filter((t, i) => t.received > receivedAtStart[i]!).length;
@@ -156,6 +159,7 @@ export async function capacity(d: CapacityDeployment, n: number, options: Capaci
       rss_kb_per_session: perSession(live.rss - idle.rss),
       heap_kb_per_session: perSession(live.heapUsed - idle.heapUsed),
       ...cpu,
+      clients_cpu_pct: round(((clientsCpu.user + clientsCpu.system) / 1e6 / seconds) * 100, 1),
       gateway_fds: gwFds.map((f) => f.fds).join('+'),
       ...(nginx.length > 0 && {
         nginx_fds: nginx.reduce((a, f) => a + f.fds, 0),

@@ -46,7 +46,7 @@ describe('npm run bench', () => {
     const out = join(dir, 'results.json');
     const { code, stdout } = await runBench(
       // Not the container path: it needs a Docker engine, which `npm run test:container` owns.
-      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_ECHO_WARMUP: '100', BENCH_SETUPS: '5', BENCH_DETACHED_SESSIONS: '10', BENCH_FILE_MB: '5', BENCH_FILE_ECHOES: '25', BENCH_TRANSPORT_MB: '5', BENCH_OUT: out },
+      { BENCH_PATHS: 'direct,single,stack', BENCH_SESSIONS: '5,10', BENCH_FLOOD_SECONDS: '2', BENCH_THROUGHPUT_MB: '2', BENCH_ECHO_WARMUP: '100', BENCH_ECHO_CLIENT_WARMUP: '50', BENCH_SETUPS: '5', BENCH_DETACHED_SESSIONS: '10', BENCH_FILE_MB: '5', BENCH_FILE_ECHOES: '25', BENCH_TRANSPORT_MB: '5', BENCH_OUT: out },
       600_000,
     );
     expect(code).toBe(0);
@@ -139,6 +139,7 @@ describe('npm run bench', () => {
     const r = json.results['capacity 20']!.stack!;
     expect(r).toMatchObject({ sessions: 20, failed_opens: 0, working: 20 });
     expect(r.echo_p50_ms).toBeGreaterThan(0);
+    expect(r.clients_cpu_pct).toBeGreaterThan(0); // the load clients' share of the machine
     // A Prometheus scrape at that load: both URLs answered, with a body and a time.
     expect(r.scrape_error).toBeUndefined();
     for (const scope of ['cluster', 'worker']) {
