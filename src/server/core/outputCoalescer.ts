@@ -28,6 +28,12 @@ export const DEFAULT_TIMING: CoalescerTiming = {
 };
 
 export class OutputCoalescer {
+  /**
+   * The only chunk waiting, the common case (a line, an echo); `#parts` once a second one
+   * comes. A fresh array per batch lived until the session's next output and was promoted
+   * out of V8's young generation, for every terminal.
+   */
+  #single: Buffer | undefined;
   #parts: Buffer[] = [];
   #bytes = 0;
   #scheduled = false;
@@ -40,7 +46,13 @@ export class OutputCoalescer {
   ) {}
 
   push(chunk: Buffer): void {
-    this.#parts.push(chunk);
+    if (this.#bytes === 0) {
+      this.#single = chunk;
+    } else {
+      if (this.#single) this.#parts.push(this.#single);
+      this.#single = undefined;
+      this.#parts.push(chunk);
+    }
     this.#bytes += chunk.length;
     if (this.#bytes >= this.timing.maxBytes) return this.flush();
     if (this.#scheduled) return;
@@ -55,8 +67,9 @@ export class OutputCoalescer {
   /** Sends what is waiting now (before an `ended`, so output never follows it). */
   flush(): void {
     if (this.#bytes === 0) return;
-    const data = this.#parts.length === 1 ? this.#parts[0]! : Buffer.concat(this.#parts, this.#bytes);
-    this.#parts = [];
+    const data = this.#single ?? Buffer.concat(this.#parts, this.#bytes);
+    this.#single = undefined;
+    if (this.#parts.length > 0) this.#parts = [];
     this.#bytes = 0;
     this.#lastSize = data.length;
     this.#lastAt = this.timing.now();

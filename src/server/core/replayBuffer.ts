@@ -31,12 +31,17 @@ const BLOCK_MIN = 1024;
 const BLOCK_MAX = 16 * 1024;
 
 export class ReplayBuffer {
+  /** Closed chunks: large ones as they came, and filled parts of earlier blocks. */
   #chunks: Buffer[] = [];
-  /** The block small chunks are copied into; its filled part is the last of `#chunks`. */
+  /**
+   * The block small chunks are copied into now; its first `#blockUsed` bytes follow
+   * `#chunks`. Kept apart so an append allocates nothing: a view per append lived until
+   * the next line, outlived two scavenges and was promoted, for every terminal.
+   */
   #block: Buffer | undefined;
   #blockUsed = 0;
   #nextBlockSize = BLOCK_MIN;
-  /** Offset of the first byte of `#chunks[0]`. */
+  /** Offset of the first byte held (of `#chunks[0]`, or of the block when there are none). */
   #start = 0;
   #end = 0;
   #bytes = 0;
@@ -55,7 +60,7 @@ export class ReplayBuffer {
 
   /** Buffers held: blocks and large chunks (the heap cost of what is kept). */
   get chunkCount(): number {
-    return this.#chunks.length;
+    return this.#chunks.length + (this.#blockUsed > 0 ? 1 : 0);
   }
 
   append(chunk: Buffer): void {
@@ -63,21 +68,18 @@ export class ReplayBuffer {
     this.#end += chunk.length;
     this.#bytes += chunk.length;
     if (chunk.length >= SMALL_CHUNK) {
-      this.#block = undefined; // later small chunks start a new block after this one
+      this.#closeBlock(); // later small chunks start a new block after this one
       this.#chunks.push(chunk);
       return;
     }
     if (!this.#block || this.#blockUsed + chunk.length > this.#block.length) {
+      this.#closeBlock();
       // Not from the shared pool: a pooled slice would keep its whole 8 KiB slab alive.
       this.#block = Buffer.allocUnsafeSlow(this.#nextBlockSize);
       this.#nextBlockSize = Math.min(BLOCK_MAX, this.#nextBlockSize * 2);
-      this.#blockUsed = 0;
-      this.#chunks.push(this.#block.subarray(0, 0));
     }
     chunk.copy(this.#block, this.#blockUsed);
     this.#blockUsed += chunk.length;
-    // Views handed out earlier keep their length: bytes are only ever added past them.
-    this.#chunks[this.#chunks.length - 1] = this.#block.subarray(0, this.#blockUsed);
   }
 
   /**
@@ -90,7 +92,12 @@ export class ReplayBuffer {
       const first = this.#chunks.shift()!;
       this.#start += first.length;
       this.#bytes -= first.length;
-      if (this.#chunks.length === 0) this.#block = undefined; // the block went with it
+    }
+    if (this.#chunks.length === 0 && this.#blockUsed > 0 && this.#start + this.#blockUsed <= keepFrom) {
+      this.#start += this.#blockUsed;
+      this.#bytes -= this.#blockUsed;
+      this.#block = undefined;
+      this.#blockUsed = 0;
     }
   }
 
@@ -100,7 +107,9 @@ export class ReplayBuffer {
     const gap = wanted < this.#start;
     let at = this.#start;
     const data: Buffer[] = [];
-    for (const chunk of this.#chunks) {
+    // Views handed out keep their length: bytes are only ever added past them.
+    const held = this.#blockUsed > 0 ? [...this.#chunks, this.#block!.subarray(0, this.#blockUsed)] : this.#chunks;
+    for (const chunk of held) {
       const chunkEnd = at + chunk.length;
       if (chunkEnd > wanted) data.push(at >= wanted ? chunk : chunk.subarray(wanted - at));
       at = chunkEnd;
@@ -112,5 +121,12 @@ export class ReplayBuffer {
   recent(): ReplaySlice {
     const slice = this.from(this.#end - this.screenBytes);
     return { ...slice, gap: false };
+  }
+
+  /** The block's filled part joins the closed chunks; the next small chunk starts a new block. */
+  #closeBlock(): void {
+    if (this.#block && this.#blockUsed > 0) this.#chunks.push(this.#block.subarray(0, this.#blockUsed));
+    this.#block = undefined;
+    this.#blockUsed = 0;
   }
 }
