@@ -125,10 +125,12 @@ try {
   }
   if (wanted.has('echo')) {
     const terminals = new Map<string, BenchTerminal>();
-    // The clients warm up on a gateway process of their own, started from the same install.
-    const spare = bench.install && (await startSingle(bench.install.dir));
+    // The clients warm up on a gateway process of their own, started from the same install
+    // (BENCH_ECHO_CLIENT_WARMUP=0: not at all).
+    const clientWarmup = Number(env.BENCH_ECHO_CLIENT_WARMUP ?? 3000);
+    const spare = clientWarmup > 0 && bench.install ? await startSingle(bench.install.dir) : undefined;
     try {
-      await warmMeasuringClients([...(bench.direct ? [bench.direct] : []), ...(spare ? [gatewayPath('client warm-up', spare.url, sshd)] : [])], Number(env.BENCH_ECHO_CLIENT_WARMUP ?? 3000));
+      if (clientWarmup > 0) await warmMeasuringClients([...(bench.direct ? [bench.direct] : []), ...(spare ? [gatewayPath('client warm-up', spare.url, sshd)] : [])], clientWarmup);
     } finally {
       await spare?.close();
     }

@@ -33,15 +33,15 @@ function portFree(port: number, host: string): Promise<boolean> {
   });
 }
 
-/** The kernel's range for outgoing connections' local ports (Linux; its default elsewhere). */
-function ephemeralRange(): [number, number] {
+/** The lowest local port the kernel gives outgoing connections (Linux; its default elsewhere). */
+function ephemeralLow(): number {
   try {
     const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (lo && hi && lo <= hi) return [lo, hi];
+    if (lo && hi && lo <= hi) return lo;
   } catch {
     // not Linux
   }
-  return [32768, 60999];
+  return 32768;
 }
 
 /**
@@ -51,7 +51,7 @@ function ephemeralRange(): [number, number] {
  * the machine (a clean-clone CI run lost a stack start to it: a worker never listened).
  */
 export async function freePortRange(count: number, host = '127.0.0.1'): Promise<number> {
-  const [ephemeralLo] = ephemeralRange();
+  const ephemeralLo = ephemeralLow();
   const lo = 10_000;
   for (let attempt = 0; attempt < 50 && ephemeralLo - count > lo; attempt++) {
     const base = lo + Math.floor(Math.random() * (ephemeralLo - count - lo));
