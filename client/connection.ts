@@ -5,6 +5,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import { SOCKET_PATH_SUFFIX, type ClientToServerEvents, type PageConfig, type ServerToClientEvents } from '../src/shared/protocol.js';
+import { clientParser } from '../src/shared/outputFrames.js';
 import { ERRORS, isErrorCode, type ErrorCode, type ErrorInfo } from '../src/shared/errors.js';
 import type { ClientOptions } from './config.js';
 
@@ -21,6 +22,7 @@ export function openSocket(config: PageConfig, options: ClientOptions): GatewayS
     // Default: polling first, then upgrade; tests may pin one transport.
     ...(options.transport ? { transports: [options.transport] } : {}),
     reconnection: false,
+    parser: clientParser,
   });
 }
 

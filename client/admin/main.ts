@@ -9,6 +9,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { io, type Socket } from 'socket.io-client';
 import type { SessionListing, SessionSummary } from '../../src/shared/admin.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../src/shared/protocol.js';
+import { clientParser } from '../../src/shared/outputFrames.js';
 import { byId, formatTarget } from '../dom.js';
 import { createRecordingsView } from './recordings.js';
 
@@ -85,7 +86,7 @@ function watch(s: SessionSummary): void {
   fit.fit();
   const who = s.target ? formatTarget(s.target) : s.id;
   watchStatus.textContent = `Connecting to ${who}…`;
-  const current: Socket<ServerToClientEvents, ClientToServerEvents> = io({ path: new URL('../socket.io', location.href).pathname, auth: { adminToken: token }, reconnection: false });
+  const current: Socket<ServerToClientEvents, ClientToServerEvents> = io({ path: new URL('../socket.io', location.href).pathname, auth: { adminToken: token }, reconnection: false, parser: clientParser });
   socket = current;
   current.on('connect', () => current.emit('watch', { session: s.id }));
   current.on('status', () => void (watchStatus.textContent = `Watching ${who} (read-only; the user has been told)`));

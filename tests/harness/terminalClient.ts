@@ -8,6 +8,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { ErrorInfo } from '../../src/shared/errors.js';
 import type { AttachedMessage, ClientToServerEvents, KbdPromptMessage, NoticeMessage, ServerToClientEvents, StatusMessage } from '../../src/shared/protocol.js';
 import type { CredentialsInput } from '../../src/shared/schemas.js';
+import { clientParser } from '../../src/shared/outputFrames.js';
 
 export interface ClientOptions {
   basePath?: string;
@@ -57,7 +58,7 @@ export class TerminalClient {
     if (opts.cookie) headers.cookie = opts.cookie;
     if (opts.origin) headers.origin = opts.origin;
     const transports = opts.transport === 'polling' ? ['polling'] : opts.transport === 'default' ? ['polling', 'websocket'] : ['websocket'];
-    this.socket = io(url, { path: `${opts.basePath ?? '/ssh'}/socket.io`, transports, extraHeaders: headers, reconnection: false, forceNew: true, ...(opts.auth && { auth: opts.auth }) });
+    this.socket = io(url, { path: `${opts.basePath ?? '/ssh'}/socket.io`, transports, extraHeaders: headers, reconnection: false, forceNew: true, parser: clientParser, ...(opts.auth && { auth: opts.auth }) });
     this.socket.on('status', (m) => this.#push(() => this.statuses.push(m)));
     this.socket.on('problem', (e) => this.#push(() => this.problems.push(e)));
     this.socket.on('kbdPrompt', (m) => this.#push(() => this.kbdPrompts.push(m)));

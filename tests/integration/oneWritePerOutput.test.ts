@@ -1,9 +1,10 @@
 /**
- * Each output event leaves the gateway in one TCP write over WebSocket. Socket.IO sends a
- * binary event as a header frame and an attachment frame; written apart, every echo
- * crossed NGINX (and docker-proxy, and the browser's socket) as two segments and woke each
- * process twice (socket/oneWrite.ts). Counted on the gateway's own TCP socket to the page:
- * one write per echoed keystroke, against two without the batching.
+ * Each output event leaves the gateway in one TCP write over WebSocket. Socket.IO's own
+ * format sends a binary event as a header frame and an attachment frame; written apart,
+ * every echo crossed NGINX (and docker-proxy, and the browser's socket) as two segments
+ * and woke each process twice. The gateway sends output as one bare frame instead
+ * (shared/outputFrames.ts). Counted on the gateway's own TCP socket to the page: one
+ * write per echoed keystroke, against two in Socket.IO's format.
  */
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

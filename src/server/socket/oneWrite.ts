@@ -1,35 +1,30 @@
 /**
- * Sends one Socket.IO event as one TCP write over WebSocket.
+ * Sends each batch of engine.io packets as one TCP write over WebSocket.
  *
- * Socket.IO encodes a binary event (every `output`) as two engine.io packets: a text
- * header with a placeholder, then the attachment. engine.io writes the first at once and
- * holds the second until ws calls back for the first, so each output crossed every hop
- * (NGINX, docker-proxy, the browser) as two writes, and woke each process downstream
- * twice; a CPU profile at 2,000 terminals put a third of a worker's busy time in
- * `writev`. Here both packets are queued while the transport is marked busy, then handed
- * to it in one batch, and the TCP socket is corked around each batch so ws's frames leave
- * in one `writev` (docs/architecture.md, "One write per output event").
+ * An `output` is one frame (shared/outputFrames.ts), and ws writes a frame's header and
+ * payload corked, so a lone output is already one write. What is left is a batch:
+ * while ws has not called back for the previous write, engine.io queues what the
+ * session emits and then hands the queue to the transport at once, which writes each
+ * packet apart. Corking the TCP socket around the transport's `send` makes such a batch
+ * leave in one `writev`, so it crosses NGINX, docker-proxy and the browser as one
+ * segment, not one per packet (docs/architecture.md, "One write per output event").
  *
- * Hooks, all from engine.io 6 (node_modules/engine.io/build): `transport.writable` is
- * what `Socket.flush()` checks before it hands its queue to the transport, and a busy
- * transport only queues; the WebSocket transport's `send(packets)` encodes and writes
- * them synchronously (ws without per-message deflate, as Socket.IO 4 configures it);
- * `transport.socket._socket` is the net.Socket under ws. Polling needs none of this: a
- * poll response carries the whole queue already.
+ * Hooks, from engine.io 6 (node_modules/engine.io/build): the WebSocket transport's
+ * `send(packets)` encodes and writes them synchronously (ws without per-message
+ * deflate, as Socket.IO 4 configures it); `transport.socket._socket` is the net.Socket
+ * under ws. Polling needs none of this: a poll response carries the whole queue.
  */
 import type { Socket as NetSocket } from 'node:net';
 
 interface WsTransport {
   name: string;
-  writable: boolean;
   send(packets: unknown[]): void;
   socket?: { _socket?: NetSocket };
 }
 
-/** The parts of an engine.io server-side socket this uses. */
+/** The part of an engine.io server-side socket this uses. */
 export interface WritableConnection {
   transport: unknown;
-  flush(): void;
 }
 
 const CORKED = Symbol('webssh.corkedSends');
@@ -50,18 +45,9 @@ function corkSends(transport: WsTransport & { [CORKED]?: true }): void {
   };
 }
 
-/** Runs `emit` (one or more Socket.IO emits) so that what it sends leaves in one write. */
+/** Runs `emit` on a connection whose WebSocket batches leave in one write each. */
 export function inOneWrite(conn: WritableConnection, emit: () => void): void {
   const transport = conn.transport as WsTransport;
-  if (transport.name !== 'websocket') return emit();
-  corkSends(transport);
-  // Busy: engine.io queues, and the transport's next `ready` sends the queue as one batch.
-  if (!transport.writable) return emit();
-  transport.writable = false;
-  try {
-    emit();
-  } finally {
-    transport.writable = true;
-  }
-  conn.flush();
+  if (transport.name === 'websocket') corkSends(transport);
+  emit();
 }

@@ -8,6 +8,7 @@ import { Server, type ServerOptions } from 'socket.io';
 import type { SessionSummary } from '../../shared/admin.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.js';
 import { LIMITS } from '../../shared/limits.js';
+import { serverParser } from '../../shared/outputFrames.js';
 import { originAllowed } from '../core/originPolicy.js';
 import type { Logger } from '../log.js';
 import type { MetricsJson } from '../observe/clusterMetrics.js';
@@ -30,6 +31,7 @@ export function createSocketServer(
     path: `${opts.basePath}/socket.io`,
     ...(opts.adapter && { adapter: opts.adapter }),
     serveClient: false,
+    parser: serverParser,
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     allowRequest: (req, callback) => {
       const ok = originAllowed(req.headers.origin, req.headers.host, opts.allowedOrigins);

@@ -26,7 +26,7 @@ export interface EngineConnection extends EventEmitter {
   transport: EventEmitter & { name: string; res?: EventEmitter | null };
 }
 
-/** Output goes out as binary attachments; nothing else the gateway sends is binary. */
+/** Output goes out as bare binary frames (shared/outputFrames.ts); nothing else the gateway sends is binary. */
 function outputBytes(packets: readonly EnginePacket[]): number {
   let bytes = 0;
   for (const p of packets) if (ArrayBuffer.isView(p.data)) bytes += p.data.byteLength;
