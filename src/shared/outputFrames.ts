@@ -6,8 +6,8 @@
  * Why: output is almost every message the gateway sends, and the two-frame form costs two
  * WebSocket frames, two socket writes and the placeholder walk per line. Measured on this
  * machine (Socket.IO 4.8, 500 sockets, a 6-byte line each every 20 ms): 33–39 µs of
- * server CPU per emit with attachments, 16–20 µs as one frame (docs/architecture.md,
- * "Output frames").
+ * server CPU per emit as two frames written apart, 22–23 µs corked into one write,
+ * 16–17 µs as one frame (docs/architecture.md, "One frame, one write per output event").
  *
  * The format is one-way, so each side changes only the half it needs: the server encodes
  * output this way and decodes clients with Socket.IO's default decoder (a client cannot

@@ -4,8 +4,9 @@
  * server (see schemas.ts); the server never trusts these types alone.
  *
  * Lifecycle: the client emits `start` once; the server answers with `status` updates,
- * `output` frames (binary) and, for keyboard-interactive auth, `kbdPrompt`; it ends
- * with exactly one `ended`. Non-fatal problems (a malformed message) produce `problem`.
+ * `output` (one bare binary frame each, outputFrames.ts) and, for keyboard-interactive
+ * auth, `kbdPrompt`; it ends with exactly one `ended`. Non-fatal problems (a malformed
+ * message) produce `problem`.
  *
  * Resume (issue 13): once connected, the server sends `attached` with the session's id,
  * a resume secret (rotated at every attach) and the byte offset of the next `output`.

@@ -7,7 +7,7 @@
  * session emits and then hands the queue to the transport at once, which writes each
  * packet apart. Corking the TCP socket around the transport's `send` makes such a batch
  * leave in one `writev`, so it crosses NGINX, docker-proxy and the browser as one
- * segment, not one per packet (docs/architecture.md, "One write per output event").
+ * segment, not one per packet (docs/architecture.md, "One frame, one write per output event").
  *
  * Hooks, from engine.io 6 (node_modules/engine.io/build): the WebSocket transport's
  * `send(packets)` encodes and writes them synchronously (ws without per-message

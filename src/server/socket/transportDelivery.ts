@@ -42,8 +42,36 @@ function onFirst(emitter: EventEmitter, events: readonly string[], fn: () => voi
   for (const e of events) emitter.once(e, fire);
 }
 
-/** Starts reporting; returns the function that stops (batches already out still report). */
+/**
+ * Starts reporting; returns the function that stops (a batch already out still reports).
+ *
+ * WebSocket: the transport takes one batch at a time, so one count of bytes in flight
+ * and one pair of listeners per transport do, not a pair per batch: a terminal printing
+ * a line a second flushes once a second, and each pair was ~0.5 KB of garbage.
+ */
 export function watchDelivery(conn: EngineConnection, delivered: (bytes: number) => void): () => void {
+  let ws: EventEmitter | undefined;
+  let inFlight = 0;
+  let stopped = false;
+  const settle = (): void => {
+    const bytes = inFlight;
+    inFlight = 0;
+    if (bytes > 0) delivered(bytes);
+    if (stopped) unfollow();
+  };
+  const unfollow = (): void => {
+    ws?.off('drain', settle);
+    ws?.off('close', settle);
+    ws = undefined;
+  };
+  const follow = (transport: EventEmitter): void => {
+    if (ws === transport) return;
+    settle(); // a batch on the old transport: that transport is gone, so it has left
+    unfollow();
+    ws = transport;
+    ws.on('drain', settle);
+    ws.on('close', settle);
+  };
   const onFlush = (packets: EnginePacket[]): void => {
     const bytes = outputBytes(packets);
     if (bytes === 0) return;
@@ -53,9 +81,14 @@ export function watchDelivery(conn: EngineConnection, delivered: (bytes: number)
       if (res) onFirst(res, ['finish', 'close'], () => delivered(bytes));
       else delivered(bytes); // no waiting GET: engine.io does not flush then
     } else {
-      onFirst(transport, ['drain', 'close'], () => delivered(bytes));
+      follow(transport);
+      inFlight += bytes;
     }
   };
   conn.on('flush', onFlush);
-  return () => void conn.off('flush', onFlush);
+  return () => {
+    conn.off('flush', onFlush);
+    stopped = true;
+    if (inFlight === 0) unfollow();
+  };
 }
