@@ -45,9 +45,8 @@ function corkSends(transport: WsTransport & { [CORKED]?: true }): void {
   };
 }
 
-/** Runs `emit` on a connection whose WebSocket batches leave in one write each. */
-export function inOneWrite(conn: WritableConnection, emit: () => void): void {
+/** Makes this connection's WebSocket batches leave in one write each (once per transport). */
+export function corkBatches(conn: WritableConnection): void {
   const transport = conn.transport as WsTransport;
   if (transport.name === 'websocket') corkSends(transport);
-  emit();
 }

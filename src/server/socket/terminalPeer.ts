@@ -6,7 +6,7 @@
 import type { ServerToClientEvents } from '../../shared/protocol.js';
 import { TERMINALS_ROOM } from '../cluster/clusterControl.js';
 import type { GatewaySocket } from './terminalHandler.js';
-import { inOneWrite } from './oneWrite.js';
+import { corkBatches } from './oneWrite.js';
 import { watchDelivery } from './transportDelivery.js';
 
 export type PeerEmit = <E extends keyof ServerToClientEvents>(event: E, ...args: Parameters<ServerToClientEvents[E]>) => void;
@@ -22,8 +22,11 @@ export interface TerminalPeer {
 
 export function socketPeer(socket: GatewaySocket): TerminalPeer {
   return {
-    // One batch, one TCP write (oneWrite.ts).
-    emit: (event, ...args) => inOneWrite(socket.conn, () => void socket.emit(event, ...args)),
+    // One batch, one TCP write (oneWrite.ts); the transport may have changed since the last emit.
+    emit: (event, ...args) => {
+      corkBatches(socket.conn);
+      socket.emit(event, ...args);
+    },
     watchDelivery: (delivered) => watchDelivery(socket.conn, delivered),
     joinNotices: () => void socket.join(TERMINALS_ROOM),
     leaveNotices: () => void socket.leave(TERMINALS_ROOM),
