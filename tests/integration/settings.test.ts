@@ -100,6 +100,28 @@ describe('SSH_KEEPALIVE_INTERVAL_MS', () => {
     expect(after).toBeGreaterThanOrEqual(2 * interval); // several keepalives went unanswered first
   });
 
+  it('keepalives go only to a silent server, as OpenSSH ServerAliveInterval does: none while output flows', async () => {
+    // sshd logs each global request at DEBUG1: "server_input_global_request: rtype keepalive@openssh.com".
+    const chatty = await startSshd({ extraConfig: ['LogLevel DEBUG1'] });
+    closers.push(() => chatty.close());
+    const keepalives = () => chatty.log().split('rtype keepalive@openssh.com').length - 1;
+    const interval = 300;
+    const c = client(await gatewayForTest({ SSH_KEEPALIVE_INTERVAL_MS: String(interval) }));
+    c.start(loginOf(chatty));
+    await c.waitForState('connected');
+    await runsCommand(c, 'READY');
+    // Output every 50 ms for ~3 s: 10 intervals in which the server was always heard.
+    const before = keepalives();
+    c.send(`for i in $(seq 60); do echo tick; sleep 0.05; done; echo BUSY-$((40+2))\r`);
+    await c.waitForText('BUSY-42', 20_000);
+    expect(keepalives() - before).toBe(0);
+    // Silent at the prompt: keepalives go out (and are answered: the session stays).
+    const silentFrom = keepalives();
+    await expect.poll(() => keepalives() - silentFrom, { timeout: 10_000, interval: 100 }).toBeGreaterThanOrEqual(2);
+    await runsCommand(c, 'STILL');
+    expect(c.ended).toBeUndefined();
+  });
+
   it('0 turns keepalives off: the same stall does not end the session, which resumes afterwards', async () => {
     const before = connectionPids();
     // The control: keepalives every second end its session after ~4 s of stall. That is the

@@ -20,6 +20,7 @@ import { mapSshError } from '../core/sshErrors.js';
 import type { Logger } from '../log.js';
 import type { GatewayEventMap, GatewayEvents, SessionRef } from '../observe/gatewayEvents.js';
 import { advertiseSessionWindow, takeOverWindow } from './channelWindow.js';
+import { KEEPALIVE_COUNT_MAX, keepAlive } from './keepAlive.js';
 import { resolveTarget, type Lookup } from './targetResolver.js';
 
 // ssh2 is CommonJS: Node's ESM loader only sees its default export.
@@ -128,6 +129,8 @@ export class SshSession {
     this.#store.on(client, 'handshake', () => (this.#handshakeAt ||= Date.now()));
     this.#store.on(client, 'ready', () => {
       this.#readyAt = Date.now();
+      this.#keepAlive(client);
+      if (this.#ended) return; // ssh2 changed under us (ssh/keepAlive.ts)
       const handshakeAt = this.#handshakeAt || this.#readyAt;
       this.#publish('login.succeeded', (ref) => ({ ...ref, method: this.#authPlan?.last ?? 'none', connectMs: handshakeAt - this.#connectingAt, authMs: this.#readyAt - handshakeAt }));
       this.#openShell(client, size);
@@ -150,7 +153,8 @@ export class SshSession {
       authHandler: (methodsLeft, partial, next) =>
         (next as (m: AuthMethod | false) => void)(plan.next(methodsLeft, partial)),
       readyTimeout: this.deps.config.ssh.readyTimeoutMs,
-      keepaliveInterval: this.deps.config.ssh.keepaliveIntervalMs,
+      // Ours instead, sent only when the server has been silent (ssh/keepAlive.ts).
+      keepaliveInterval: 0,
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => this.#verifyHost(creds, address, key, verify),
       ...(creds.password !== undefined && { password: creds.password }),
       ...(creds.privateKey !== undefined && { privateKey: creds.privateKey }),
@@ -165,6 +169,17 @@ export class SshSession {
       client.setNoDelay(true);
     } catch (err) {
       this.end(mapSshError(err));
+    }
+  }
+
+  /** From `ready` to the session's end; off with SSH_KEEPALIVE_INTERVAL_MS=0. */
+  #keepAlive(client: Client): void {
+    const interval = this.deps.config.ssh.keepaliveIntervalMs;
+    if (interval <= 0) return;
+    try {
+      this.#store.add(keepAlive(client, interval, () => this.end('TIMEOUT', `Keepalive timeout: no answer to ${KEEPALIVE_COUNT_MAX} keepalives`)));
+    } catch (err) {
+      this.end('INTERNAL', (err as Error).message);
     }
   }
 
