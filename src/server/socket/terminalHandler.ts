@@ -86,15 +86,22 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
   };
 
   const handle = <T>(event: keyof ClientToServerEvents, schema: ZodType<T>, fn: (value: T) => void | Promise<void>) => {
+    const failed = (err: unknown): void => {
+      log.error('socket handler failed', { event, err });
+      problem('INTERNAL');
+    };
     (socket.on as (e: string, l: (payload: unknown) => void) => void)(event, (payload) => {
       const parsed = schema.safeParse(payload);
       if (!parsed.success) return reject(`${event}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-      Promise.resolve()
-        .then(() => fn(parsed.data))
-        .catch((err: unknown) => {
-          log.error('socket handler failed', { event, err });
-          problem('INTERNAL');
-        });
+      // Synchronous handlers (input, acks: one per keystroke) run at once: no promise and
+      // no microtask per message. An async one's rejection is caught the same way.
+      let result: void | Promise<void>;
+      try {
+        result = fn(parsed.data);
+      } catch (err) {
+        return failed(err);
+      }
+      if (result instanceof Promise) result.catch(failed);
     });
   };
 
