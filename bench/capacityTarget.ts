@@ -29,7 +29,15 @@ if (userKey instanceof Error) throw userKey;
 // window is closed): memory per session is bounded whatever the client does.
 const MAX_QUEUED_BYTES = 64 * 1024;
 const TICK_MS = 1000;
-const TICK_SLOTS = 10;
+/**
+ * Trickling sessions are served in this many groups, one group per tick of one timer: a
+ * line a second each. Real shells running the same loop print at their own phase (when
+ * each one started), spread over the second; 10 groups made 500 lines leave at once
+ * every 100 ms at 5,000 sessions, bursts such a fleet does not make (docs/benchmarks.md,
+ * "How bursty the trickle is"). BENCH_TRICKLE_SLOTS=10 reproduces the runs before.
+ */
+const slotsWanted = Number(process.env.BENCH_TRICKLE_SLOTS ?? 100);
+const TICK_SLOTS = Number.isInteger(slotsWanted) && slotsWanted > 0 ? slotsWanted : 100;
 
 /** One shell: line mode with echo, or raw `cat` mode after the probe's `stty raw`. */
 class FakeShell {
@@ -44,7 +52,7 @@ class FakeShell {
       if (ch === '\x03') {
         this.raw = false;
         this.line = '';
-        trickling.delete(this);
+        stopTrickle(this);
         this.write('^C\r\n$ ');
       } else if (this.raw) {
         this.write(ch);
@@ -66,18 +74,30 @@ class FakeShell {
       if (marker) this.write(`${marker[1]}-${Number(marker[2]) + Number(marker[3])}\r\n`);
       return;
     }
-    if (/^while .*echo tick/.test(line)) return void trickling.add(this);
+    if (/^while .*echo tick/.test(line)) return startTrickle(this);
     this.write('$ ');
   }
 }
 
-// One timer for all sessions, each tick serving a tenth of them: a line a second per
-// trickling session without 5,000 timers firing in the same millisecond.
-const trickling = new Set<FakeShell>();
+// One timer for all sessions, each tick serving one group (TICK_SLOTS above), without
+// 5,000 timers. A session joins the groups in turn, so they stay the same size.
+const slots = Array.from({ length: TICK_SLOTS }, () => new Set<FakeShell>());
+const slotOf = new Map<FakeShell, Set<FakeShell>>();
+let joining = 0;
+function startTrickle(shell: FakeShell): void {
+  if (slotOf.has(shell)) return;
+  const group = slots[joining]!;
+  joining = (joining + 1) % TICK_SLOTS;
+  group.add(shell);
+  slotOf.set(shell, group);
+}
+function stopTrickle(shell: FakeShell): void {
+  slotOf.get(shell)?.delete(shell);
+  slotOf.delete(shell);
+}
 let slot = 0;
 setInterval(() => {
-  let i = 0;
-  for (const shell of trickling) if (i++ % TICK_SLOTS === slot) shell.write('tick\r\n');
+  for (const shell of slots[slot]!) shell.write('tick\r\n');
   slot = (slot + 1) % TICK_SLOTS;
 }, TICK_MS / TICK_SLOTS);
 
@@ -108,7 +128,7 @@ const server = new Server({ hostKeys: [config.hostKey] }, (client) => {
         const shell = new FakeShell(ok());
         shell.stream.on('data', (d: Buffer) => shell.input(d.toString('latin1')));
         shell.stream.on('error', () => undefined);
-        shell.stream.on('close', () => trickling.delete(shell));
+        shell.stream.on('close', () => stopTrickle(shell));
         shell.write('$ ');
       });
     });
