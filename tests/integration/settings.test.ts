@@ -105,12 +105,14 @@ describe('SSH_KEEPALIVE_INTERVAL_MS', () => {
     const chatty = await startSshd({ extraConfig: ['LogLevel DEBUG1'] });
     closers.push(() => chatty.close());
     const keepalives = () => chatty.log().split('rtype keepalive@openssh.com').length - 1;
-    const interval = 300;
+    // Wide beside the 50 ms between lines, so a busy test machine's stalls cannot open a
+    // silent interval.
+    const interval = 600;
     const c = client(await gatewayForTest({ SSH_KEEPALIVE_INTERVAL_MS: String(interval) }));
     c.start(loginOf(chatty));
     await c.waitForState('connected');
     await runsCommand(c, 'READY');
-    // Output every 50 ms for ~3 s: 10 intervals in which the server was always heard.
+    // A line every 50 ms for ~3 s: 5 intervals in which the server was always heard.
     const before = keepalives();
     c.send(`for i in $(seq 60); do echo tick; sleep 0.05; done; echo BUSY-$((40+2))\r`);
     await c.waitForText('BUSY-42', 20_000);
