@@ -34,7 +34,8 @@ const TICK_MS = 1000;
  * line a second each. With 10, 500 lines leave at once every 100 ms at 5,000 sessions;
  * real shells running the same loop print at their own phase, spread over the second.
  * BENCH_TRICKLE_SLOTS=100 spreads them (50 lines every 10 ms), which cost the gateway a
- * third more CPU at 5,000 sessions (docs/benchmarks.md, "How bursty the trickle is").
+ * third more CPU at 5,000 sessions in three runs of five (docs/benchmarks.md, "How
+ * bursty the trickle is").
  * The default stays 10, the shape every capacity figure in the docs was measured with.
  */
 const slotsWanted = Number(process.env.BENCH_TRICKLE_SLOTS ?? 10);
