@@ -45,6 +45,8 @@ const TICK_SLOTS = Number.isInteger(slotsWanted) && slotsWanted > 0 ? slotsWante
 class FakeShell {
   line = '';
   raw = false;
+  /** The trickle group it is in, while its loop runs. */
+  group: Set<FakeShell> | undefined;
   constructor(readonly stream: ServerChannel) {}
   write(data: string): void {
     if (this.stream.writableLength < MAX_QUEUED_BYTES) this.stream.write(data);
@@ -84,18 +86,16 @@ class FakeShell {
 // One timer for all sessions, each tick serving one group (TICK_SLOTS above), without
 // 5,000 timers. A session joins the groups in turn, so they stay the same size.
 const slots = Array.from({ length: TICK_SLOTS }, () => new Set<FakeShell>());
-const slotOf = new Map<FakeShell, Set<FakeShell>>();
 let joining = 0;
 function startTrickle(shell: FakeShell): void {
-  if (slotOf.has(shell)) return;
-  const group = slots[joining]!;
+  if (shell.group) return;
+  shell.group = slots[joining]!;
   joining = (joining + 1) % TICK_SLOTS;
-  group.add(shell);
-  slotOf.set(shell, group);
+  shell.group.add(shell);
 }
 function stopTrickle(shell: FakeShell): void {
-  slotOf.get(shell)?.delete(shell);
-  slotOf.delete(shell);
+  shell.group?.delete(shell);
+  shell.group = undefined;
 }
 let slot = 0;
 setInterval(() => {

@@ -1,6 +1,7 @@
 /**
  * Settings from the README's configuration table, end to end against real OpenSSH:
- * SSH_KEEPALIVE_INTERVAL_MS (a stalled server is detected; 0 turns keepalives off),
+ * SSH_KEEPALIVE_INTERVAL_MS (a stalled server is detected; none while output flows; 0
+ * turns keepalives off),
  * GRANT_TTL_SECONDS (a POST login's grant expires), ALLOWED_ORIGINS (listed origins may
  * open terminals, others are refused at the Socket.IO handshake).
  */
