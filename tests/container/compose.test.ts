@@ -76,17 +76,39 @@ const nodeKey = (n: Pick<NodeIdentity, 'host' | 'instance'>) => `${n.host}/${n.i
 const workersOf = (g: Gateway) => Array.from({ length: g.instances }, (_, i) => nodeKey({ host: g.host, instance: String(i) }));
 
 /** The worker NGINX sends a request with this cookie to (its /healthz names itself). */
+/**
+ * `webssh-upstreams reload` swaps NGINX's workers, and an old worker closes its idle
+ * keep-alive connections. A GET that undici sends on one at that instant fails with
+ * "other side closed" (UND_ERR_SOCKET; seen once in CI, in the polling after a scale-down).
+ * A browser resends such a request on a new connection; these page loads do the same,
+ * a bounded number of times, and only for that error.
+ */
+async function resentIfClosed<T>(load: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await load();
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      if (attempt >= 3 || code !== 'UND_ERR_SOCKET') throw err;
+    }
+  }
+}
+
+const pageRoute = () => resentIfClosed(() => routeCookie(url));
+
 async function workerOf(cookie: string): Promise<NodeIdentity> {
-  const res = await fetch(`${url}/healthz`, { headers: { cookie } });
-  if (!res.ok) throw new Error(`/healthz through NGINX: ${res.status}`);
-  return ((await res.json()) as { node: NodeIdentity }).node;
+  return resentIfClosed(async () => {
+    const res = await fetch(`${url}/healthz`, { headers: { cookie } });
+    if (!res.ok) throw new Error(`/healthz through NGINX: ${res.status}`);
+    return ((await res.json()) as { node: NodeIdentity }).node;
+  });
 }
 
 /** A routing cookie (as the page sets it) for each wanted worker, found through NGINX. */
 async function routesTo(workers: string[], tries = 80): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   for (let i = 0; i < tries && found.size < workers.length; i++) {
-    const cookie = await routeCookie(url);
+    const cookie = await pageRoute();
     const key = nodeKey(await workerOf(cookie));
     if (workers.includes(key) && !found.has(key)) found.set(key, cookie);
   }
@@ -103,7 +125,7 @@ async function sessionWorkers(): Promise<string[]> {
 }
 
 async function demoShell(cookie?: string): Promise<TerminalClient> {
-  const c = new TerminalClient(url, { cookie: cookie ?? (await routeCookie(url)) });
+  const c = new TerminalClient(url, { cookie: cookie ?? (await pageRoute()) });
   c.start(DEMO);
   await c.waitForState('connected', 30_000);
   return c;
@@ -213,7 +235,7 @@ async function scaleGateway(n: number): Promise<void> {
   const workers = new Set((await gateways()).flatMap(workersOf));
   const seen = new Set<string>();
   for (let i = 0; i < 80 && seen.size < workers.size; i++) {
-    const key = nodeKey(await workerOf(await routeCookie(url)));
+    const key = nodeKey(await workerOf(await pageRoute()));
     if (!workers.has(key)) seen.clear(); // an old NGINX worker still answering
     else seen.add(key);
   }
@@ -398,7 +420,7 @@ describe('docker compose stack', () => {
     for (const g of before) expect(g.sessionSecret, 'SESSION_SECRET unset: the generated one is in use').toBe('');
     const ids = before.map((g) => g.id);
     const startedBefore = (await inspect(ids)).map((c) => c.State.StartedAt);
-    const route = await routeCookie(url);
+    const route = await pageRoute();
     const sid = await loginCookie(route);
     const issuedAt = Date.now();
     await compose('restart', 'gateway');
