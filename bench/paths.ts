@@ -94,12 +94,16 @@ export async function startPaths(workers: number): Promise<Bench> {
       const pids = async () => (await s.pm2.list()).map((p) => p.pid);
       gateways.push({ path: gatewayPath('stack', s.url, sshd), url: s.url, sshHost: '127.0.0.1', pids, front: () => Promise.resolve({ nginx: withChildren(s.nginx.pid) }) });
     }
+    let proxied = false;
     if (container) {
       const c = container;
       await c.up();
+      // No docker-proxy on the published port: the engine runs with `"userland-proxy": false`
+      // and forwards 127.0.0.1 in the kernel too (docs/operations.md).
+      proxied = c.dockerProxyPids().length > 0;
       // What caps terminals through the published port: docker-proxy inherits the
       // engine's limit, ~6 descriptors per terminal (docs/operations.md).
-      if (info.container) info.container.docker_proxy_nofile = nofileLimit(c.dockerProxyPids()[0]) ?? 'unknown';
+      if (info.container) info.container.docker_proxy_nofile = proxied ? (nofileLimit(c.dockerProxyPids()[0]) ?? 'unknown') : 'none: no docker-proxy';
       gateways.push({
         path: gatewayPath('container', c.url, sshd, c.sshHost),
         url: c.url,
@@ -118,7 +122,7 @@ export async function startPaths(workers: number): Promise<Bench> {
     if (container && info.container) {
       const { docker_proxy_nofile: _unused, ...image } = info.container;
       if (gateways.some((g) => g.path.name === 'container (bridge)')) info['container (bridge)'] = { ...image, reached: "NGINX's address on the compose network (no docker-proxy)" };
-      info.container.reached = 'the published port on 127.0.0.1 (docker-proxy)';
+      info.container.reached = proxied ? 'the published port on 127.0.0.1 (docker-proxy)' : 'the published port on 127.0.0.1 (iptables DNAT: the engine runs without its userland proxy)';
     }
     // Beside ours, when asked for: billchurch/webssh2 from a checkout the user built (bench/webssh2.ts).
     if (process.env.BENCH_WEBSSH2) {
