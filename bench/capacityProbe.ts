@@ -2,27 +2,39 @@
  * The capacity scenario's echo probe in a process of its own. With 5,000 load clients in
  * the bench process its event loop lagged 60 ms at p99, and a probe sharing that loop
  * measured the bench client, not the gateway. Run as
- * `BENCH_PROBE='{"name","url","target"}' tsx bench/capacityProbe.ts`; prints one JSON line.
+ * `BENCH_PROBE='{"name","url","target","samples","typed"}' tsx bench/capacityProbe.ts`;
+ * prints one JSON line.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { waitForExit } from '../src/tools/procs.js';
 import { guard } from '../src/tools/reaper.js';
-import { echoLatency } from './scenarios/basic.js';
+import { echoLatency, typedEchoLatency } from './scenarios/basic.js';
 import { gatewayPath, type SshTarget } from './terminals.js';
 
 interface ProbeSpec {
   name: string;
   url: string;
   target: SshTarget;
+  /** Back-to-back keystrokes (each sent when the last came back): a fraction of a second of the load. */
   samples: number;
+  /** Then keystrokes spaced as typed (bench/scenarios/basic.ts `typedEchoLatency`). */
+  typed: { samples: number; gapMs: number };
 }
+
+interface EchoP {
+  p50_ms: number;
+  p99_ms: number;
+}
+
+/** The typed keystrokes' figures, and the back-to-back ones beside them. */
+export type ProbeResult = EchoP & { back_to_back: EchoP };
 
 const SELF = fileURLToPath(import.meta.url);
 const PROBE_TIMEOUT_MS = 120_000;
 
 /** Runs the probe in a child process against a gateway URL; rejects with its stderr. */
-export async function probeInChild(spec: ProbeSpec): Promise<{ p50_ms: number; p99_ms: number }> {
+export async function probeInChild(spec: ProbeSpec): Promise<ProbeResult> {
   const child = spawn(process.execPath, ['--import', 'tsx', SELF], {
     env: { ...process.env, BENCH_PROBE: JSON.stringify({ ...spec, target: { host: spec.target.host, port: spec.target.port, users: spec.target.users } }) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,7 +47,7 @@ export async function probeInChild(spec: ProbeSpec): Promise<{ p50_ms: number; p
   try {
     if (!(await waitForExit(child, PROBE_TIMEOUT_MS))) throw new Error(`probe: no result within ${PROBE_TIMEOUT_MS} ms`);
     if (child.exitCode !== 0) throw new Error(`probe: ${err.trim().split('\n').at(-1) ?? `exit ${child.exitCode}`}`);
-    return JSON.parse(out) as { p50_ms: number; p99_ms: number };
+    return JSON.parse(out) as ProbeResult;
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     release();
@@ -46,7 +58,9 @@ if (process.env.BENCH_PROBE && process.argv[1] === SELF) {
   const spec = JSON.parse(process.env.BENCH_PROBE) as ProbeSpec;
   const t = await gatewayPath(spec.name, spec.url, spec.target).open('publickey', { timeoutMs: 30_000 });
   try {
-    process.stdout.write(JSON.stringify(await echoLatency(t, spec.samples)) + '\n');
+    const backToBack = await echoLatency(t, spec.samples);
+    const typed = await typedEchoLatency(t, spec.typed.samples, spec.typed.gapMs);
+    process.stdout.write(JSON.stringify({ ...typed, back_to_back: backToBack }) + '\n');
   } finally {
     t.close();
   }

@@ -26,7 +26,7 @@ import { startCapacityTarget } from './capacityTargetProcess.js';
 import { environment } from './environment.js';
 import { interleavedEcho, setup, throughput, warmMeasuringClients } from './scenarios/basic.js';
 import { browserScenario } from './scenarios/browser.js';
-import { capacity } from './scenarios/capacity.js';
+import { capacity, PROBE } from './scenarios/capacity.js';
 import { scrapeCost } from './scenarios/scrape.js';
 import { BENCH_METRICS_TOKEN, startSingle } from './gateways.js';
 import { concurrency, flood } from './scenarios/load.js';
@@ -192,7 +192,7 @@ try {
           nginxPids: () => nginx,
           ...(stackLog && { nginxErrorLog: () => stackLog.errorLog() }),
           // Its own process: the 5,000 load clients' event loop must not be in the probe's figure.
-          probe: () => probeInChild({ name: g.path.name, url: g.url, target, samples: 200 }),
+          probe: () => probeInChild({ name: g.path.name, url: g.url, target, samples: PROBE.backToBack, typed: PROBE.typed }),
           otherPids: { target: [target.pid] },
           // The stack's metrics: its cluster URL through NGINX, and worker 0's own port.
           ...(g.path.name === 'stack' &&

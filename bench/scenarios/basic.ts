@@ -54,10 +54,22 @@ export async function throughput(path: BenchPath, megabytes: number, cpuGroups: 
   }
 }
 
+let cats = 0;
+
+/**
+ * Puts the terminal into a raw-mode `cat`. The shell computes the marker, so the echoed
+ * command line never matches it, and each call's marker is new: a terminal's kept output
+ * may still hold the one an earlier `cat` printed.
+ */
+async function startCat(t: BenchTerminal): Promise<void> {
+  const n = ++cats;
+  t.send(`stty raw -echo; echo CAT-$((2+${n})); cat\r`);
+  await t.waitFor(new RegExp(`CAT-${2 + n}\\b`));
+}
+
 /** One keystroke at a time to a raw-mode `cat`; the round trip until it comes back. */
 export async function echoLatency(t: BenchTerminal, samples: number) {
-  t.send(`stty raw -echo; echo CAT-$((2+3)); cat\r`);
-  await t.waitFor(/CAT-5/);
+  await startCat(t);
   const times: number[] = [];
   for (let i = 0; i < samples + 5; i++) {
     const ms = await oneEcho(t, i);
@@ -122,8 +134,7 @@ export interface EchoFigures {
 export async function interleavedEcho(terminals: ReadonlyMap<string, BenchTerminal>, samples: number, warmup: number, perRound = 50) {
   const names = [...terminals.keys()];
   for (const t of terminals.values()) {
-    t.send(`stty raw -echo; echo CAT-$((2+3)); cat\r`);
-    await t.waitFor(/CAT-5/);
+    await startCat(t);
   }
   let sent = 0;
   const phase = async (count: number, keep: boolean) => {
@@ -149,20 +160,36 @@ export async function interleavedEcho(terminals: ReadonlyMap<string, BenchTermin
   return { cold, warm };
 }
 
+/** Times `samples` keystrokes to a raw-mode `cat`, each sent after a pause of `gap()` ms. */
+async function spacedEchoTimes(t: BenchTerminal, samples: number, gap: () => number): Promise<number[]> {
+  await startCat(t);
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    await new Promise((resolve) => setTimeout(resolve, gap()));
+    times.push(await oneEcho(t, i));
+  }
+  t.send('\x03');
+  return times;
+}
+
 /**
  * Keystrokes with pauses between them (`gapMs`), as a person types now and then while a
  * transfer runs: each one meets the transfer at full speed, not one already yielding.
  */
 export async function sparseEchoLatency(t: BenchTerminal, samples: number, gapMs: number) {
-  t.send(`stty raw -echo; echo CAT-$((2+3)); cat\r`);
-  await t.waitFor(/CAT-5/);
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    await new Promise((resolve) => setTimeout(resolve, gapMs));
-    times.push(await oneEcho(t, i));
-  }
-  t.send('\x03');
+  const times = await spacedEchoTimes(t, samples, () => gapMs);
   return { p50_ms: round(percentile(times, 50), 3), p90_ms: round(percentile(times, 90), 3), max_ms: round(Math.max(...times), 3), n: times.length };
+}
+
+/**
+ * Keystrokes as a person types them while other terminals print: one every `gapMs` on
+ * average, the pause drawn from ±50 % of it, so they land at every phase of output that
+ * comes in periodic bursts, over `samples × gapMs` of the load rather than the fraction of
+ * a second that back-to-back keystrokes cover.
+ */
+export async function typedEchoLatency(t: BenchTerminal, samples: number, gapMs: number) {
+  const times = await spacedEchoTimes(t, samples, () => gapMs * (0.5 + Math.random()));
+  return { p50_ms: round(percentile(times, 50), 3), p99_ms: round(percentile(times, 99), 3), n: times.length };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
