@@ -98,8 +98,8 @@ export async function startPaths(workers: number): Promise<Bench> {
     if (container) {
       const c = container;
       await c.up();
-      // No docker-proxy on the published port: the engine runs with `"userland-proxy": false`
-      // and forwards 127.0.0.1 in the kernel too (docs/operations.md).
+      // Whether docker-proxy carries the published port: an engine with
+      // `"userland-proxy": false` forwards 127.0.0.1 in the kernel instead (docs/operations.md).
       proxied = c.dockerProxyPids().length > 0;
       // What caps terminals through the published port: docker-proxy inherits the
       // engine's limit, ~6 descriptors per terminal (docs/operations.md).

@@ -75,7 +75,6 @@ async function execTarget(): Promise<Gateway> {
 const nodeKey = (n: Pick<NodeIdentity, 'host' | 'instance'>) => `${n.host}/${n.instance}`;
 const workersOf = (g: Gateway) => Array.from({ length: g.instances }, (_, i) => nodeKey({ host: g.host, instance: String(i) }));
 
-/** The worker NGINX sends a request with this cookie to (its /healthz names itself). */
 /**
  * `webssh-upstreams reload` swaps NGINX's workers, and an old worker closes its idle
  * keep-alive connections. A GET that undici sends on one at that instant fails with
@@ -96,6 +95,7 @@ async function resentIfClosed<T>(load: () => Promise<T>): Promise<T> {
 
 const pageRoute = () => resentIfClosed(() => routeCookie(url));
 
+/** The worker NGINX sends a request with this cookie to (its /healthz names itself). */
 async function workerOf(cookie: string): Promise<NodeIdentity> {
   return resentIfClosed(async () => {
     const res = await fetch(`${url}/healthz`, { headers: { cookie } });

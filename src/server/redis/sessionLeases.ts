@@ -38,7 +38,7 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 0
 `;
 
-/** Lease ids per REFRESH script: a few hundred microseconds of Redis each. */
+/** Lease ids per REFRESH script (each id is a ZADD into two sets). */
 export const REFRESH_BATCH = 500;
 
 /** KEYS: all, client. ARGV: lease ms, lease ids… (re-added if Redis lost them meanwhile). */
