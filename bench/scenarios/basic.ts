@@ -59,11 +59,13 @@ let cats = 0;
 /**
  * Puts the terminal into a raw-mode `cat`. The shell computes the marker, so the echoed
  * command line never matches it, and each call's marker is new: a terminal's kept output
- * may still hold the one an earlier `cat` printed.
+ * may still hold the one an earlier `cat` printed. `isig` keeps Ctrl-C a signal in raw
+ * mode, so the `\x03` that ends each measurement stops this `cat` (plain `stty raw`
+ * passed it to `cat`, which echoed it and the next command line too).
  */
 async function startCat(t: BenchTerminal): Promise<void> {
   const n = ++cats;
-  t.send(`stty raw -echo; echo CAT-$((2+${n})); cat\r`);
+  t.send(`stty raw -echo isig; echo CAT-$((2+${n})); cat\r`);
   await t.waitFor(new RegExp(`CAT-${2 + n}\\b`));
 }
 
