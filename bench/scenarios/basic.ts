@@ -1,5 +1,5 @@
 /** setup, throughput and echo latency: the same measurement on every path. */
-import type { Auth, BenchPath, BenchTerminal } from '../terminals.js';
+import { PROMPT, type Auth, type BenchPath, type BenchTerminal } from '../terminals.js';
 import { cpuSeconds, nowMs, percentile, round } from '../stats.js';
 
 /**
@@ -60,13 +60,22 @@ let cats = 0;
  * Puts the terminal into a raw-mode `cat`. The shell computes the marker, so the echoed
  * command line never matches it, and each call's marker is new: a terminal's kept output
  * may still hold the one an earlier `cat` printed. `isig` keeps Ctrl-C a signal in raw
- * mode, so the `\x03` that ends each measurement stops this `cat` (plain `stty raw`
- * passed it to `cat`, which echoed it and the next command line too).
+ * mode, so endCat can stop it (plain `stty raw` passed Ctrl-C to `cat`, which echoed it
+ * and the next command line too).
  */
 async function startCat(t: BenchTerminal): Promise<void> {
   const n = ++cats;
   t.send(`stty raw -echo isig; echo CAT-$((2+${n})); cat\r`);
   await t.waitFor(new RegExp(`CAT-${2 + n}\\b`));
+}
+
+/**
+ * Stops the `cat` and waits for the shell's prompt: a command sent before it could be
+ * read by the dying `cat`, or flushed with the interrupt, and never run.
+ */
+async function endCat(t: BenchTerminal): Promise<void> {
+  t.send('\x03');
+  await t.waitFor(PROMPT, 10_000);
 }
 
 /** One keystroke at a time to a raw-mode `cat`; the round trip until it comes back. */
@@ -77,7 +86,7 @@ export async function echoLatency(t: BenchTerminal, samples: number) {
     const ms = await oneEcho(t, i);
     if (i >= 5) times.push(ms); // the first few warm up the path
   }
-  t.send('\x03');
+  await endCat(t);
   return { p50_ms: round(percentile(times, 50), 3), p99_ms: round(percentile(times, 99), 3), n: times.length };
 }
 
@@ -158,7 +167,7 @@ export async function interleavedEcho(terminals: ReadonlyMap<string, BenchTermin
   const cold = figures(await phase(samples, true));
   await phase(warmup, false);
   const warm = figures(await phase(samples, true));
-  for (const t of terminals.values()) t.send('\x03');
+  await Promise.all([...terminals.values()].map(endCat));
   return { cold, warm };
 }
 
@@ -170,7 +179,7 @@ async function spacedEchoTimes(t: BenchTerminal, samples: number, gap: () => num
     await new Promise((resolve) => setTimeout(resolve, gap()));
     times.push(await oneEcho(t, i));
   }
-  t.send('\x03');
+  await endCat(t);
   return times;
 }
 
