@@ -70,7 +70,7 @@ class FakeShell {
       }
     }
   }
-  /** The probe's `stty raw -echo; echo CAT-$((2+3)); cat` and load.ts's `while …; do echo tick; …` loop. */
+  /** The probe's `stty raw -echo isig; echo CAT-$((2+n)); cat` (Ctrl-C ends it) and load.ts's `while …; do echo tick; …` loop. */
   run(line: string): void {
     if (line.includes('stty raw')) {
       this.raw = true;
