@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { waitForExit } from '../src/tools/procs.js';
 import { guard } from '../src/tools/reaper.js';
 import { echoLatency, typedEchoLatency } from './scenarios/basic.js';
-import { gatewayPath, type SshTarget } from './terminals.js';
+import { directPath, gatewayPath, type SshTarget } from './terminals.js';
 
 interface ProbeSpec {
   name: string;
@@ -20,6 +20,8 @@ interface ProbeSpec {
   samples: number;
   /** Then keystrokes spaced as typed (bench/scenarios/basic.ts `typedEchoLatency`). */
   typed: { samples: number; gapMs: number };
+  /** Straight to the target with ssh2, no gateway: the same load's floor, measured beside it. */
+  direct?: boolean;
 }
 
 interface EchoP {
@@ -56,7 +58,8 @@ export async function probeInChild(spec: ProbeSpec): Promise<ProbeResult> {
 
 if (process.env.BENCH_PROBE && process.argv[1] === SELF) {
   const spec = JSON.parse(process.env.BENCH_PROBE) as ProbeSpec;
-  const t = await gatewayPath(spec.name, spec.url, spec.target).open('publickey', { timeoutMs: 30_000 });
+  const path = spec.direct ? directPath(spec.target) : gatewayPath(spec.name, spec.url, spec.target);
+  const t = await path.open('publickey', { timeoutMs: 30_000 });
   try {
     const backToBack = await echoLatency(t, spec.samples);
     const typed = await typedEchoLatency(t, spec.typed.samples, spec.typed.gapMs);

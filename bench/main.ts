@@ -193,6 +193,7 @@ try {
           ...(stackLog && { nginxErrorLog: () => stackLog.errorLog() }),
           // Its own process: the 5,000 load clients' event loop must not be in the probe's figure.
           probe: () => probeInChild({ name: g.path.name, url: g.url, target, samples: PROBE.backToBack, typed: PROBE.typed }),
+          directProbe: () => probeInChild({ name: 'direct', url: '', target, samples: PROBE.backToBack, typed: PROBE.typed, direct: true }),
           otherPids: { target: [target.pid] },
           // The stack's metrics: its cluster URL through NGINX, and worker 0's own port.
           ...(g.path.name === 'stack' &&

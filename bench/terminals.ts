@@ -118,7 +118,7 @@ export function directPath(sshd: SshTarget): BenchPath {
             );
           }),
         );
-        client.connect({ host: '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
+        client.connect({ host: sshd.host ?? '127.0.0.1', port: sshd.port, ...credentials(sshd, auth) });
         // As the gateway does (src/server/ssh/sshSession.ts): without it, a floor measured
         // with Nagle on would carry ~40 ms delayed-ACK stalls the gateway paths do not have.
         client.setNoDelay(true);

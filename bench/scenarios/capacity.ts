@@ -30,6 +30,12 @@ export interface CapacityDeployment {
    * clients' event loop adds its own delay (see bench/capacityProbe.ts for a separate one).
    */
   probe?(): Promise<ProbeResult>;
+  /**
+   * The same probe straight to the target with ssh2, run at the same time as the gateway's:
+   * the delay the load puts on a keystroke with no gateway on its path (the target's own
+   * event loop, and the shared cores), so the gateway's share of the tail can be told apart.
+   */
+  directProbe?(): Promise<ProbeResult>;
   /** More processes whose CPU is reported (the SSH target). */
   otherPids?: Record<string, number[]>;
   /** The cost of Prometheus scrapes at this load (bench/scenarios/scrape.ts); where metrics are reachable. */
@@ -127,12 +133,19 @@ export async function capacity(d: CapacityDeployment, n: number, options: Capaci
     const cpu0 = Object.fromEntries(Object.entries(groups).map(([k, ps]) => [k, sum(ps, cpuSeconds)]));
     const [w0, stall0] = [nowMs(), cpuStallMicros()];
     const clients0 = process.cpuUsage(); // this process: the load clients
-    let echo: ProbeResult = { p50_ms: NaN, p99_ms: NaN, back_to_back: { p50_ms: NaN, p99_ms: NaN } };
-    try {
-      echo = await (d.probe ?? (() => probeHere(d.path, opts.openTimeoutMs)))();
-    } catch (err) {
-      tally(errors, new Error(`probe: ${(err as Error).message}`));
-    }
+    const none: ProbeResult = { p50_ms: NaN, p99_ms: NaN, back_to_back: { p50_ms: NaN, p99_ms: NaN } };
+    const measured = async (name: string, probe: () => Promise<ProbeResult>) => {
+      try {
+        return await probe();
+      } catch (err) {
+        tally(errors, new Error(`${name}: ${(err as Error).message}`));
+        return none;
+      }
+    };
+    const [echo, direct] = await Promise.all([
+      measured('probe', () => (d.probe ? d.probe() : probeHere(d.path, opts.openTimeoutMs))),
+      d.directProbe ? measured('direct probe', () => d.directProbe!()) : undefined,
+    ]);
     const seconds = (nowMs() - w0) / 1000;
     const cpu = Object.fromEntries(Object.entries(groups).map(([k, ps]) => [`${k}_cpu_pct`, round(((sum(ps, cpuSeconds) - cpu0[k]!) / seconds) * 100, 1)]));
     const cpuStall = (cpuStallMicros() - stall0) / 1000 / (seconds * 1000);
@@ -167,6 +180,11 @@ export async function capacity(d: CapacityDeployment, n: number, options: Capaci
       echo_p99_ms: echo.p99_ms,
       back_to_back_echo_p50_ms: echo.back_to_back.p50_ms,
       back_to_back_echo_p99_ms: echo.back_to_back.p99_ms,
+      ...(direct && {
+        direct_echo_p50_ms: direct.p50_ms,
+        direct_echo_p99_ms: direct.p99_ms,
+        direct_back_to_back_echo_p99_ms: direct.back_to_back.p99_ms,
+      }),
       rss_mb: round(loaded / 1e6, 1),
       rss_kb_per_session: perSession(live.rss - idle.rss),
       heap_kb_per_session: perSession(live.heapUsed - idle.heapUsed),
