@@ -67,6 +67,19 @@ describe('OutputCoalescer', () => {
     expect(delays()).toEqual([0]);
   });
 
+  it('sends an echo at once, with what was waiting, not behind the check phase', () => {
+    const { c, sent, runScheduled } = harness(100);
+    c.push(Buffer.from('$ '));
+    c.push(Buffer.from('a'), true);
+    expect(sent).toEqual(['$ a']); // in order, in this turn
+    runScheduled(); // the flush queued for '$ ' finds nothing: no empty message
+    expect(sent).toEqual(['$ a']);
+    c.push(Buffer.from('b'));
+    expect(sent).toEqual(['$ a']); // other output still waits for the check phase
+    runScheduled();
+    expect(sent).toEqual(['$ a', 'b']);
+  });
+
   it('flush() empties the batch so nothing can follow the end of a session', () => {
     const { c, sent, runScheduled } = harness();
     c.push(Buffer.from('last'));

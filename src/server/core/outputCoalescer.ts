@@ -7,6 +7,12 @@
  * (setImmediate), so interactive latency is unchanged. Bulk output, where the last
  * message was large and went out moments ago, waits `holdMs` more to fill a bigger
  * message. A batch goes out at once when it reaches `maxBytes`.
+ *
+ * An echo (the first output after a keystroke) goes out at once, without waiting for the
+ * check phase. A worker holding thousands of terminals gets their output in bursts: one
+ * I/O turn reads hundreds of lines and queues one flush each for the check phase, where
+ * a queued echo waits behind all of them. The typist is waiting for this one; the other
+ * terminals' lines are not answers to anyone.
  */
 export interface CoalescerTiming {
   maxBytes: number;
@@ -50,7 +56,8 @@ export class OutputCoalescer {
     private readonly timing: CoalescerTiming = DEFAULT_TIMING,
   ) {}
 
-  push(chunk: Buffer): void {
+  /** `now`: send with what is waiting, in this turn (an echo). */
+  push(chunk: Buffer, now = false): void {
     if (this.#bytes === 0) {
       this.#single = chunk;
     } else {
@@ -59,7 +66,7 @@ export class OutputCoalescer {
       this.#parts.push(chunk);
     }
     this.#bytes += chunk.length;
-    if (this.#bytes >= this.timing.maxBytes) return this.flush();
+    if (now || this.#bytes >= this.timing.maxBytes) return this.flush();
     if (this.#scheduled) return;
     this.#scheduled = true;
     const streaming = this.#lastSize >= this.timing.bulkBytes && this.timing.now() - this.#lastAt < this.timing.holdMs;

@@ -80,9 +80,10 @@ export class LiveTerminal {
     this.#attached?.peer.emit(event, ...args);
   }
 
-  output(chunk: Buffer): void {
+  /** `echo`: a keystroke's answer, sent ahead of the output other terminals have waiting (core/outputCoalescer.ts). */
+  output(chunk: Buffer, echo = false): void {
     this.replay.append(chunk);
-    this.#attached?.output.push(chunk);
+    this.#attached?.output.push(chunk, echo);
     this.#watchers.output(chunk);
   }
 

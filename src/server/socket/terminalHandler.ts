@@ -290,9 +290,9 @@ export function attachTerminal(socket: GatewaySocket, ctx: TerminalContext): voi
         live.emit('status', msg);
         if (msg.state === 'connected') live.connected();
       },
-      output: (chunk) => {
+      output: (chunk, echo) => {
         clocks.touch();
-        live.output(chunk);
+        live.output(chunk, echo);
       },
       kbdPrompt: (msg) => live.emit('kbdPrompt', msg),
       ended: (info) => {

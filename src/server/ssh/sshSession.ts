@@ -29,7 +29,8 @@ type Client = InstanceType<typeof Client>;
 
 export interface SessionSink {
   status(msg: StatusMessage): void;
-  output(chunk: Buffer): void;
+  /** `echo`: the first output after a keystroke, which the typist is waiting for. */
+  output(chunk: Buffer, echo?: boolean): void;
   kbdPrompt(msg: KbdPromptMessage): void;
   ended(err: ErrorInfo): void;
 }
@@ -265,9 +266,10 @@ export class SshSession {
     // The remote only sends within the window the browser's acks paid for, so output
     // goes straight on: nothing queues in the gateway.
     this.flow.received(chunk.length);
+    const echo = this.typing.held;
     this.typing.open();
     this.#tap?.output(chunk);
-    this.sink.output(chunk);
+    this.sink.output(chunk, echo);
   }
 
   /**
