@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { waitForExit } from '../src/tools/procs.js';
 import { guard } from '../src/tools/reaper.js';
 import { echoLatency, typedEchoLatency } from './scenarios/basic.js';
-import { directPath, gatewayPath, type SshTarget } from './terminals.js';
+import { directPath, gatewayPath, type BenchTerminal, type SshTarget } from './terminals.js';
 
 interface ProbeSpec {
   name: string;
@@ -31,6 +31,12 @@ interface EchoP {
 
 /** The typed keystrokes' figures, and the back-to-back ones beside them. */
 export type ProbeResult = EchoP & { back_to_back: EchoP };
+
+/** The probe's measurement on an open terminal: back to back, then as typed. */
+export async function probeEcho(t: BenchTerminal, samples: number, typed: ProbeSpec['typed']): Promise<ProbeResult> {
+  const backToBack = await echoLatency(t, samples);
+  return { ...(await typedEchoLatency(t, typed.samples, typed.gapMs)), back_to_back: backToBack };
+}
 
 const SELF = fileURLToPath(import.meta.url);
 const PROBE_TIMEOUT_MS = 120_000;
@@ -61,9 +67,7 @@ if (process.env.BENCH_PROBE && process.argv[1] === SELF) {
   const path = spec.direct ? directPath(spec.target) : gatewayPath(spec.name, spec.url, spec.target);
   const t = await path.open('publickey', { timeoutMs: 30_000 });
   try {
-    const backToBack = await echoLatency(t, spec.samples);
-    const typed = await typedEchoLatency(t, spec.typed.samples, spec.typed.gapMs);
-    process.stdout.write(JSON.stringify({ ...typed, back_to_back: backToBack }) + '\n');
+    process.stdout.write(JSON.stringify(await probeEcho(t, spec.samples, spec.typed)) + '\n');
   } finally {
     t.close();
   }

@@ -14,8 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { sumLiveMemory } from '../liveMemory.js';
 import { cpuSeconds, cpuStallMicros, nowMs, round, rss } from '../stats.js';
 import type { BenchPath, BenchTerminal } from '../terminals.js';
-import type { ProbeResult } from '../capacityProbe.js';
-import { echoLatency, typedEchoLatency } from './basic.js';
+import { probeEcho, type ProbeResult } from '../capacityProbe.js';
 
 export interface CapacityDeployment {
   path: BenchPath;
@@ -212,8 +211,7 @@ export async function capacity(d: CapacityDeployment, n: number, options: Capaci
 async function probeHere(path: BenchPath, timeoutMs: number): Promise<ProbeResult> {
   const probe = await path.open('publickey', { timeoutMs });
   try {
-    const backToBack = await echoLatency(probe, PROBE.backToBack);
-    return { ...(await typedEchoLatency(probe, PROBE.typed.samples, PROBE.typed.gapMs)), back_to_back: backToBack };
+    return await probeEcho(probe, PROBE.backToBack, PROBE.typed);
   } finally {
     probe.close();
   }
